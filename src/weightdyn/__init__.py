@@ -1,0 +1,1 @@
+"""weightdyn: training of small neural networks as a dynamical system."""

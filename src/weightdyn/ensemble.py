@@ -1,0 +1,343 @@
+"""The ensemble integrator: many training runs advanced together as a dynamical system.
+
+Training map (one mini-batch gradient-descent step = one Euler step of Eqs. 3-6):
+
+    theta_{n+1} = theta_n + dt * f(theta_n; batch_n),   M_n = I + dt * J(theta_n; batch_n),
+
+with J the analytic (Eqs. 8-23) or finite-difference Jacobian. Every k steps the tangent
+basis is re-orthonormalized (`lyapunov.qr_positive`); from the R-matrices come the
+Lyapunov exponents, local and cumulative FTLEs at checkpoints, and CLV angles by
+Ginelli's method and the past-only estimate (`lyapunov.backward_iteration`), keeping
+only a ring buffer of the last W R-matrices.
+
+Arrays carry the run axis first: theta (R, P), Q (R, P, P). Every per-run quantity is
+computed independently of the other runs, so a run's outputs do not depend on the size
+or composition of the block it is simulated in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import lyapunov as ly
+from .jacobian import JACOBIANS, flow_and_jacobian_mode
+from .network import ACTIVATIONS, Shape, loss
+from .schedule import BATCH_MODES, batch_indices, initial_state, make_task
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Numeric settings of a simulation (the `training`, `lyapunov` and `network` parts
+    of the pipeline config)."""
+
+    shape: Shape = Shape(2, 2, 1)
+    activation: str = "relu"
+    dt: float = 3e-5
+    batch_size: int = 32
+    steps_per_interval: int = 20
+    n_intervals: int = 36667
+    clv_window: int = 10
+    checkpoints: tuple[int, ...] = (500, 1000, 2000, 3000)
+    batch_mode: str = "shared"
+    batch_seed: int = 0
+    jacobian: str = "analytic"
+    divergence_threshold: float = 1e6
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", Shape.of(self.shape))
+        object.__setattr__(self, "checkpoints", tuple(int(c) for c in self.checkpoints))
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        if self.batch_mode not in BATCH_MODES:
+            raise ValueError(f"training.batch_mode must be one of {BATCH_MODES}, got {self.batch_mode!r}")
+        if self.jacobian not in JACOBIANS:
+            raise ValueError(f"training.jacobian must be one of {JACOBIANS}, got {self.jacobian!r}")
+        if not self.dt > 0:
+            raise ValueError(f"training.dt must be positive, got {self.dt}")
+        for name in ("batch_size", "steps_per_interval", "n_intervals", "clv_window"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if not self.divergence_threshold > 0:
+            raise ValueError("training.divergence_threshold must be positive")
+        W, M = self.clv_window, self.n_intervals
+        for c in self.checkpoints:
+            if not W <= c <= M - W:
+                raise ValueError(
+                    f"lyapunov.checkpoints: {c} must lie in [clv_window, n_intervals - clv_window] = [{W}, {M - W}] "
+                    "(the past-only CLVs need W intervals before it, Ginelli's W after it)"
+                )
+        if list(self.checkpoints) != sorted(set(self.checkpoints)):
+            raise ValueError("lyapunov.checkpoints must be strictly increasing")
+        if M < W:
+            raise ValueError("training.n_intervals must be at least lyapunov.clv_window")
+
+    @property
+    def tau(self) -> float:
+        """d tau = k dt, the orthogonalization interval in time units."""
+        return self.steps_per_interval * self.dt
+
+    @property
+    def n_steps(self) -> int:
+        return self.n_intervals * self.steps_per_interval
+
+    def labels(self) -> list[str]:
+        """The paper's t labels of the checkpoints: intervals x dt (500 -> '0.015')."""
+        return [f"{c * self.dt:g}" for c in self.checkpoints]
+
+    @classmethod
+    def from_config(cls, cfg: dict, activation: str) -> "EngineConfig":
+        tr, lyap = cfg["training"], cfg["lyapunov"]
+        return cls(
+            shape=Shape.of(cfg["network"]["shape"]),
+            activation=activation,
+            dt=float(tr["dt"]),
+            batch_size=int(tr["batch_size"]),
+            steps_per_interval=int(tr["steps_per_interval"]),
+            n_intervals=int(tr["n_intervals"]),
+            clv_window=int(lyap["clv_window"]),
+            checkpoints=tuple(lyap["checkpoints"]),
+            batch_mode=tr["batch_mode"],
+            batch_seed=int(tr["batch_seed"]),
+            jacobian=tr["jacobian"],
+            divergence_threshold=float(tr["divergence_threshold"]),
+        )
+
+
+class BatchStream:
+    """Batches of consecutive intervals, drawn ahead in blocks of `block` intervals.
+
+    Yields per interval an index array (k, B) (shared) or (R, k, B) (per_run).
+    """
+
+    def __init__(self, config: EngineConfig, n_samples: int, seeds, block: int = 64):
+        self.c, self.n, self.block = config, n_samples, block
+        self.seeds = [int(s) for s in seeds]
+        self._buf, self._first = None, 0
+
+    def interval(self, m: int) -> np.ndarray:
+        """Indices of interval m (0-based)."""
+        c = self.c
+        k = c.steps_per_interval
+        if self._buf is None or not self._first <= m < self._first + self.block:
+            self._first = m
+            n_steps = min(self.block, c.n_intervals - m) * k if m < c.n_intervals else k
+            start = m * k
+            if c.batch_mode == "shared":
+                self._buf = batch_indices(c.batch_seed, start, n_steps, self.n, c.batch_size)
+            else:
+                self._buf = np.stack(
+                    [batch_indices((c.batch_seed, s), start, n_steps, self.n, c.batch_size) for s in self.seeds]
+                )
+        i = (m - self._first) * k
+        return self._buf[..., i : i + k, :]
+
+
+class Ensemble:
+    """R training runs and their tangent bases; `advance_interval` is the hot path."""
+
+    def __init__(self, config: EngineConfig, theta0: np.ndarray, X: np.ndarray, y: np.ndarray, seeds=None):
+        self.c = config
+        self.theta = np.array(theta0, dtype=np.float64, ndmin=2)
+        R, P = self.theta.shape
+        if P != config.shape.P:
+            raise ValueError(f"states have {P} components, shape {config.shape} needs {config.shape.P}")
+        self.X = np.asarray(X, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64).reshape(len(self.X), -1)
+        seeds = range(R) if seeds is None else seeds
+        self.batches = BatchStream(config, len(self.X), seeds)
+        self.Q = np.broadcast_to(np.eye(P), (R, P, P)).copy()
+        self.interval = 0  # intervals completed
+        self.alive = np.ones(R, dtype=bool)
+        self.diverged_step = np.full(R, -1, dtype=np.int64)
+
+    @property
+    def step(self) -> int:
+        return self.interval * self.c.steps_per_interval
+
+    def _mark_diverged(self, bad: np.ndarray, step: int) -> None:
+        bad &= self.alive
+        if bad.any():
+            self.alive[bad] = False
+            self.diverged_step[bad] = step
+            self.theta[bad] = 0.0  # a harmless state: the row is excluded from outputs
+            self.Q[bad] = np.eye(self.c.shape.P)
+
+    def advance_interval(self) -> tuple[np.ndarray, np.ndarray]:
+        """k training steps with tangent propagation, then QR.
+
+        Returns (R_m (R, P, P), batch cost at the interval's first step (R,)).
+        """
+        c = self.c
+        idx = self.batches.interval(self.interval)
+        per_run = idx.ndim == 3
+        Xb, yb = self.X[idx], self.y[idx]
+        cost0 = None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for n in range(c.steps_per_interval):
+                xb, ybn = (Xb[:, n], yb[:, n]) if per_run else (Xb[n], yb[n])
+                f, J, cost = flow_and_jacobian_mode(self.theta, xb, ybn, c.shape, c.activation, c.jacobian)
+                if cost0 is None:
+                    cost0 = cost
+                self.Q += c.dt * (J @ self.Q)
+                self.theta += c.dt * f
+                size = np.abs(self.theta).max(axis=1)
+                self._mark_diverged(~(size <= c.divergence_threshold), self.step + n)
+            self.Q, R = ly.qr_positive(self.Q)
+            diag = np.diagonal(R, axis1=-2, axis2=-1)
+            self._mark_diverged(~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1),
+                                self.step + c.steps_per_interval - 1)
+        R[~self.alive] = np.eye(c.shape.P)
+        self.interval += 1
+        return R, cost0
+
+    def full_loss(self) -> np.ndarray:
+        """C(t) on the whole data set for every run (NaN for diverged runs)."""
+        out = loss(self.theta, self.X, self.y, self.c.shape, self.c.activation)
+        out[~self.alive] = np.nan
+        return out
+
+
+@dataclass
+class EnsembleResult:
+    """Outputs of `integrate`, run axis first; NaN where a run had diverged.
+
+    le (R, P); ftle_local, ftle_cum (R, n_ckpt, P); loss (R, n_ckpt);
+    cos_past, cos_ginelli (R, n_ckpt, n_pairs) signed cosines; cos_end (R, n_pairs);
+    final_loss (R,); diverged (R,) and diverged_step (R,) (-1 if not).
+    """
+
+    config: EngineConfig
+    le: np.ndarray
+    ftle_local: np.ndarray
+    ftle_cum: np.ndarray
+    loss: np.ndarray
+    cos_past: np.ndarray
+    cos_ginelli: np.ndarray
+    cos_end: np.ndarray
+    final_loss: np.ndarray
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    pairs: list = field(default_factory=list)
+
+
+def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> EnsembleResult:
+    """Train R runs from theta0 (R, P) and measure their stability (see module docstring).
+
+    `progress(steps_done, steps_total, runs)` is called after every interval.
+    """
+    c = config
+    ens = Ensemble(c, theta0, X, y, seeds)
+    R, P = ens.theta.shape
+    W, M, tau = c.clv_window, c.n_intervals, c.tau
+    n_ck = len(c.checkpoints)
+    n_pairs = P * (P - 1) // 2
+    ck_index = {m: i for i, m in enumerate(c.checkpoints)}
+    ginelli_due = {m + W: i for i, m in enumerate(c.checkpoints)}
+
+    nan = lambda *shape: np.full(shape, np.nan)  # noqa: E731
+    out = EnsembleResult(
+        config=c, le=nan(R, P), ftle_local=nan(R, n_ck, P), ftle_cum=nan(R, n_ck, P), loss=nan(R, n_ck),
+        cos_past=nan(R, n_ck, n_pairs), cos_ginelli=nan(R, n_ck, n_pairs), cos_end=nan(R, n_pairs),
+        final_loss=nan(R), diverged=np.zeros(R, bool), diverged_step=np.full(R, -1), pairs=ly.pair_labels(P),
+    )
+    ring = np.empty((W, R, P, P))
+    log_sum = np.zeros((R, P))
+
+    def window_cosines():
+        """cos of the CLVs from the last W R-matrices (forward order), alive runs only."""
+        Rs = ring[np.arange(ens.interval - W, ens.interval) % W]
+        cos = ly.clv_cosines(ly.backward_iteration(Rs))
+        cos[~ens.alive] = np.nan
+        return cos
+
+    for m in range(1, M + 1):
+        Rm, _ = ens.advance_interval()
+        ring[(m - 1) % W] = Rm
+        log_r = np.log(np.diagonal(Rm, axis1=-2, axis2=-1))
+        log_r[~ens.alive] = np.nan
+        log_sum += log_r
+        if m in ck_index:
+            i = ck_index[m]
+            out.ftle_local[:, i] = log_r / tau
+            out.ftle_cum[:, i] = log_sum / (m * tau)
+            out.loss[:, i] = ens.full_loss()
+            out.cos_past[:, i] = window_cosines()
+        if m in ginelli_due:
+            out.cos_ginelli[:, ginelli_due[m]] = window_cosines()
+        if progress is not None:
+            progress(ens.step, c.n_steps, R)
+
+    out.le[:] = log_sum / (M * tau)
+    out.cos_end[:] = window_cosines()
+    out.final_loss[:] = ens.full_loss()
+    out.diverged[:] = ~ens.alive
+    out.diverged_step[:] = ens.diverged_step
+    return out
+
+
+# ----------------------------------------------------------------------------------
+# The pipeline's entry point: one block of seeds of one setting -> one row per run.
+
+NUMERIC_SECTIONS = ("data", "network", "init", "training", "lyapunov")
+
+
+def numeric_config(cfg: dict) -> dict:
+    """The part of the config that determines a shard's content (besides setting and seeds)."""
+    return {key: cfg[key] for key in NUMERIC_SECTIONS}
+
+
+def run_table(result: EnsembleResult, seeds, activation: str, init: str):
+    """One row per run with self-explaining columns (see `simulate_runs`)."""
+    import pandas as pd
+
+    c = result.config
+    P = c.shape.P
+    cols = {
+        "seed": np.asarray(seeds, dtype=np.int64),
+        "activation": activation,
+        "init": init,
+        "final_loss": result.final_loss,
+        "diverged": result.diverged,
+        "diverged_step": result.diverged_step.astype(np.int64),
+    }
+    for q in range(P):
+        cols[f"le_{q + 1}"] = result.le[:, q]
+    for i, label in enumerate(c.labels()):
+        t = f"t{label}"
+        cols[f"loss_{t}"] = result.loss[:, i]
+        for q in range(P):
+            cols[f"ftle_local_{q + 1}_{t}"] = result.ftle_local[:, i, q]
+        for q in range(P):
+            cols[f"ftle_cum_{q + 1}_{t}"] = result.ftle_cum[:, i, q]
+        for kind in ("past", "ginelli"):
+            cos = np.abs(getattr(result, f"cos_{kind}")[:, i])
+            for p, (a, b) in enumerate(result.pairs):
+                cols[f"cos_{kind}_{a}_{b}_{t}"] = cos[:, p]
+            cols[f"mean_cos_{kind}_{t}"] = cos.mean(axis=1)
+    cos_end = np.abs(result.cos_end)
+    for p, (a, b) in enumerate(result.pairs):
+        cols[f"cos_end_{a}_{b}"] = cos_end[:, p]
+    cols["mean_cos_end"] = cos_end.mean(axis=1)
+    return pd.DataFrame(cols)
+
+
+def simulate_runs(cfg: dict, activation: str, init: str, seeds, progress=None):
+    """Simulate the runs `seeds` of one (activation, init) setting of a pipeline config.
+
+    Returns a pandas DataFrame, one row per run in the order of `seeds`: seed, activation,
+    init, final_loss, diverged, diverged_step, le_1..le_P and per checkpoint (label t =
+    intervals x dt): loss_t, ftle_local_q_t, ftle_cum_q_t, cos_past_i_j_t,
+    cos_ginelli_i_j_t (|cos| of CLV pair i < j), mean_cos_past_t, mean_cos_ginelli_t;
+    then cos_end_i_j and mean_cos_end (past-only estimate at the end of training).
+    `progress(steps_done, steps_total, runs)` is called after every interval.
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("simulate_runs needs at least one seed")
+    config = EngineConfig.from_config(cfg, activation)
+    data = cfg["data"]
+    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], config.shape.N1)
+    theta0 = initial_state(seeds, config.shape, init, float(cfg["init"]["wide_scale"]))
+    result = integrate(config, theta0, X, y, seeds=seeds, progress=progress)
+    return run_table(result, seeds, activation, init)

@@ -1,0 +1,162 @@
+"""The N1-N2-N3 network of Eqs. (1)-(2), its activations, and the paper's state layout.
+
+The state vector theta holds the columns of W21 (N2 x N1), then the columns of W32
+(N3 x N2), then b1 (N2), then b2 (N3) (Sec. III):
+
+    W21[j, i] -> i*N2 + j
+    W32[k, j] -> N1*N2 + j*N3 + k
+    b1[j]     -> N1*N2 + N2*N3 + j
+    b2[k]     -> N1*N2 + N2*N3 + N2 + k
+
+Arrays of states carry the run axis first: theta has shape (R, P) or (P,).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Layer sizes (N1 inputs, N2 hidden units, N3 linear outputs)."""
+
+    N1: int
+    N2: int
+    N3: int
+
+    def __post_init__(self):
+        for name in ("N1", "N2", "N3"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"shape: {name} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def of(cls, shape) -> "Shape":
+        if isinstance(shape, Shape):
+            return shape
+        if len(shape) != 3:
+            raise ValueError(f"shape must be (N1, N2, N3), got {shape!r}")
+        return cls(*(int(n) for n in shape))
+
+    @property
+    def P(self) -> int:
+        """Dimension of the state: N1*N2 + N2*N3 + N2 + N3."""
+        return self.N1 * self.N2 + self.N2 * self.N3 + self.N2 + self.N3
+
+    @property
+    def off_W32(self) -> int:
+        return self.N1 * self.N2
+
+    @property
+    def off_b1(self) -> int:
+        return self.N1 * self.N2 + self.N2 * self.N3
+
+    @property
+    def off_b2(self) -> int:
+        return self.off_b1 + self.N2
+
+    def param_names(self) -> list[str]:
+        """Names of the state components in layout order (W21_ji, W32_kj, b1_j, b2_k)."""
+        names = [f"W21_{j}{i}" for i in range(self.N1) for j in range(self.N2)]
+        names += [f"W32_{k}{j}" for j in range(self.N2) for k in range(self.N3)]
+        names += [f"b1_{j}" for j in range(self.N2)]
+        names += [f"b2_{k}" for k in range(self.N3)]
+        return names
+
+
+def unpack(theta: np.ndarray, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split states (..., P) into W21 (..., N2, N1), W32 (..., N3, N2), b1 (..., N2), b2 (..., N3)."""
+    s = Shape.of(shape)
+    theta = np.asarray(theta)
+    if theta.shape[-1] != s.P:
+        raise ValueError(f"state has {theta.shape[-1]} components; shape {tuple(vars(s).values())} needs {s.P}")
+    lead = theta.shape[:-1]
+    W21 = theta[..., : s.off_W32].reshape(*lead, s.N1, s.N2).swapaxes(-1, -2)
+    W32 = theta[..., s.off_W32 : s.off_b1].reshape(*lead, s.N2, s.N3).swapaxes(-1, -2)
+    return W21, W32, theta[..., s.off_b1 : s.off_b2], theta[..., s.off_b2 :]
+
+
+def pack(W21, W32, b1, b2) -> np.ndarray:
+    """Inverse of `unpack`: the state vector(s) in the paper's layout."""
+    W21, W32, b1, b2 = (np.asarray(a, dtype=np.float64) for a in (W21, W32, b1, b2))
+    lead = W21.shape[:-2]
+    return np.concatenate(
+        [
+            W21.swapaxes(-1, -2).reshape(*lead, -1),
+            W32.swapaxes(-1, -2).reshape(*lead, -1),
+            b1,
+            b2,
+        ],
+        axis=-1,
+    )
+
+
+# ----------------------------------------------------------------------------------
+# Activations: sigma, sigma', sigma'' evaluated together.
+
+
+def _relu(d):
+    pos = d > 0.0
+    return np.where(pos, d, 0.0), pos.astype(np.float64), np.zeros_like(d)
+
+
+def _tanh(d):
+    t = np.tanh(d)
+    dt = 1.0 - t * t
+    return t, dt, -2.0 * t * dt
+
+
+def _gelu(d):
+    """Exact GELU, x * Phi(x): sigma' = Phi + x phi, sigma'' = phi (2 - x^2)."""
+    Phi = ndtr(d)
+    phi = _INV_SQRT_2PI * np.exp(-0.5 * d * d)
+    return d * Phi, Phi + d * phi, phi * (2.0 - d * d)
+
+
+def _sigmoid(d):
+    s = 0.5 * (1.0 + np.tanh(0.5 * d))
+    ds = s * (1.0 - s)
+    return s, ds, ds * (1.0 - 2.0 * s)
+
+
+ACTIVATIONS = {"relu": _relu, "tanh": _tanh, "gelu": _gelu, "sigmoid": _sigmoid}
+
+
+def activation(name: str):
+    """Return f(d) -> (sigma(d), sigma'(d), sigma''(d)) for a named activation."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None
+
+
+# ----------------------------------------------------------------------------------
+# Forward pass and cost.
+
+
+def forward(theta, X, shape, activation_name):
+    """Network output a2 (Eq. 2) for states (..., P) and inputs X (n, N1): shape (..., n, N3)."""
+    W21, W32, b1, b2 = unpack(np.asarray(theta, dtype=np.float64), shape)
+    d = np.asarray(X, dtype=np.float64) @ W21.swapaxes(-1, -2) + b1[..., None, :]
+    a1 = activation(activation_name)(d)[0]
+    return a1 @ W32.swapaxes(-1, -2) + b2[..., None, :]
+
+
+def loss(theta, X, y, shape, activation_name, chunk: int = 256):
+    """Mean over samples of the per-sample cost |y - a2|^2; states (..., P) -> (...).
+
+    Works in chunks of runs so that the full data set (n = 1000) never makes a large
+    temporary for big ensembles.
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
+    flat = theta.reshape(-1, theta.shape[-1])
+    out = np.empty(flat.shape[0])
+    for start in range(0, flat.shape[0], chunk):
+        e = forward(flat[start : start + chunk], X, shape, activation_name) - y
+        out[start : start + chunk] = np.mean(np.sum(e * e, axis=-1), axis=-1)
+    return out.reshape(theta.shape[:-1])

@@ -1,0 +1,103 @@
+"""Task data, initial states and the mini-batch schedule: everything a run draws at random.
+
+Every random draw is a pure function of a seed, so that any run can be replayed outside
+the project from (data seed, run seed, batch seed) alone.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .network import Shape
+
+
+TARGETS = {
+    # The regression task of Sec. IV: y = 10 x1 - 2 x2^2.
+    "paper": lambda X: 10.0 * X[:, 0] - 2.0 * X[:, 1] ** 2,
+}
+
+
+def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inputs: int = 2):
+    """The regression data set: X (n, N1) with x ~ N(0, I), y (n, 1) = target(X)."""
+    if n_samples < 1:
+        raise ValueError(f"data.n_samples must be positive, got {n_samples}")
+    if target not in TARGETS:
+        raise ValueError(f"unknown data.target {target!r}; choose one of {sorted(TARGETS)}")
+    if target == "paper" and n_inputs < 2:
+        raise ValueError("the 'paper' target needs at least 2 inputs (N1 >= 2)")
+    X = np.random.default_rng(seed).standard_normal((n_samples, n_inputs))
+    return X, TARGETS[target](X)[:, None]
+
+
+# ----------------------------------------------------------------------------------
+# Initialization.
+
+INITS = ("he", "wide")
+_INIT_STREAM = 0x5EED  # separates the initial-state stream from other uses of a run seed
+
+
+def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0) -> np.ndarray:
+    """Initial states (R, P) for run seeds, in the paper's layout.
+
+    'he': weights N(0, 2 / fan_in) (W21: fan_in = N1, W32: fan_in = N2), zero biases.
+    'wide': every weight and bias N(0, wide_scale^2).
+    Both scale the same standard-normal draw of the run seed, so a run's He and wide
+    initial states differ only in scale.
+    """
+    s = Shape.of(shape)
+    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+    z = np.stack([np.random.default_rng([int(seed), _INIT_STREAM]).standard_normal(s.P) for seed in seeds])
+    if init == "he":
+        scale = np.zeros(s.P)
+        scale[: s.off_W32] = np.sqrt(2.0 / s.N1)
+        scale[s.off_W32 : s.off_b1] = np.sqrt(2.0 / s.N2)
+    elif init == "wide":
+        if not wide_scale > 0:
+            raise ValueError(f"init.wide_scale must be positive, got {wide_scale}")
+        scale = np.full(s.P, float(wide_scale))
+    else:
+        raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+    return z * scale
+
+
+# ----------------------------------------------------------------------------------
+# Batch schedule.
+
+BATCH_MODES = ("shared", "per_run")
+
+
+@lru_cache(maxsize=64)
+def _epoch_permutation(seed: tuple, epoch: int, n_samples: int) -> np.ndarray:
+    perm = np.random.default_rng([*seed, epoch]).permutation(n_samples)
+    perm.setflags(write=False)
+    return perm
+
+
+def _seed_tuple(batch_seed) -> tuple:
+    seed = tuple(int(s) for s in np.atleast_1d(batch_seed))
+    if any(s < 0 for s in seed):
+        raise ValueError(f"batch seeds must be non-negative, got {batch_seed!r}")
+    return seed
+
+
+def batch_indices(batch_seed, start_step: int, n_steps: int, n_samples: int, batch_size: int = 32) -> np.ndarray:
+    """Sample indices of the batches of steps start_step .. start_step + n_steps - 1.
+
+    The data are visited in epochs, each a fresh permutation drawn from
+    default_rng([*batch_seed, epoch]); step n takes positions n*B .. n*B + B - 1 of the
+    concatenated permutations, so batches wrap across epoch boundaries and an epoch is
+    n_samples / B steps (31.25 for the paper). `batch_seed` is an int (the shared schedule)
+    or a tuple of ints (per-run schedules use (batch_seed, run_seed)).
+    Returns an int array (n_steps, batch_size).
+    """
+    if n_samples < 1 or batch_size < 1 or n_steps < 0 or start_step < 0:
+        raise ValueError("batch_indices needs n_samples, batch_size >= 1 and start_step, n_steps >= 0")
+    seed = _seed_tuple(batch_seed)
+    pos = np.arange(start_step * batch_size, (start_step + n_steps) * batch_size, dtype=np.int64)
+    epoch, offset = np.divmod(pos, n_samples)
+    out = np.empty(pos.shape, dtype=np.int64)
+    for e in np.unique(epoch):
+        sel = epoch == e
+        out[sel] = _epoch_permutation(seed, int(e), n_samples)[offset[sel]]
+    return out.reshape(n_steps, batch_size)
