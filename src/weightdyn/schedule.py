@@ -58,7 +58,7 @@ def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0) -> n
         scale = np.full(s.P, float(wide_scale))
     else:
         raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
-    return z * scale
+    return z * scale + 0.0  # + 0.0 turns the -0.0 of zero biases into 0.0
 
 
 # ----------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""One run up close: a row per orthogonalization interval."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import lyapunov as ly
+from .ensemble import EngineConfig, Ensemble
+from .schedule import initial_state, make_task
+
+
+def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = False, progress=None):
+    """Train one run of a pipeline config and record every interval.
+
+    Row m describes interval m + 1 (steps m k .. (m + 1) k - 1): t = m d tau and step = m k
+    at its start, the state theta_1..theta_P (paper's layout) and the full-data loss at its
+    start, the batch cost of its first step, the local FTLEs ftle_1..ftle_P of the
+    interval and, with clv, |cos| of every CLV pair (cos_i_j) of the past-only estimate
+    known at the interval's end (it estimates the CLVs W intervals earlier; NaN for the
+    first W - 1 rows). A diverged run ends at the interval where it diverged.
+    """
+    import pandas as pd
+
+    c = EngineConfig.from_config(cfg, activation)
+    data = cfg["data"]
+    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], c.shape.N1)
+    theta0 = initial_state([seed], c.shape, init, float(cfg["init"]["wide_scale"]))
+    ens = Ensemble(c, theta0, X, y, seeds=[seed])
+    P, W, M = c.shape.P, c.clv_window, c.n_intervals
+    pairs = ly.pair_labels(P)
+    theta = np.full((M, P), np.nan)
+    full, batch, ftle = np.full(M, np.nan), np.full(M, np.nan), np.full((M, P), np.nan)
+    cos = np.full((M, len(pairs)), np.nan)
+    ring = []
+    rows = M
+    for m in range(M):
+        theta[m] = ens.theta[0]
+        full[m] = ens.full_loss()[0]
+        R, cost0 = ens.advance_interval()
+        if not ens.alive[0]:
+            rows = m + 1
+            break
+        batch[m] = cost0[0]
+        ftle[m] = np.log(np.diagonal(R[0])) / c.tau
+        if clv:
+            ring = (ring + [R[0]])[-W:]
+            if len(ring) == W:
+                cos[m] = np.abs(ly.clv_cosines(ly.backward_iteration(np.stack(ring))))
+        if progress is not None:
+            progress(ens.step, c.n_steps, 1)
+    cols = {"t": np.arange(rows) * c.tau, "step": np.arange(rows) * c.steps_per_interval}
+    cols.update({f"theta_{p + 1}": theta[:rows, p] for p in range(P)})
+    cols["batch_loss"] = batch[:rows]
+    cols["loss"] = full[:rows]
+    cols.update({f"ftle_{p + 1}": ftle[:rows, p] for p in range(P)})
+    if clv:
+        cols.update({f"cos_{a}_{b}": cos[:rows, i] for i, (a, b) in enumerate(pairs)})
+    table = pd.DataFrame(cols)
+    table.attrs["param_names"] = c.shape.param_names()
+    table.attrs["diverged_step"] = int(ens.diverged_step[0])
+    return table

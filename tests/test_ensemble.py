@@ -1,0 +1,199 @@
+"""The ensemble integrator: replay by an independent implementation, determinism,
+known limits (a dead ReLU network), divergence handling, the batch schedule."""
+import copy
+
+import numpy as np
+import pytest
+import yaml
+from pathlib import Path
+
+from reference_paper import replay
+from weightdyn.ensemble import EngineConfig, Ensemble, integrate, simulate_runs
+from weightdyn.network import pack
+from weightdyn.schedule import batch_indices, initial_state, make_task
+from weightdyn.trajectory import trajectory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small_config(**over):
+    base = dict(n_intervals=12, clv_window=3, checkpoints=(3, 6, 9), steps_per_interval=20, dt=3e-5)
+    base.update(over)
+    return EngineConfig(**base)
+
+
+def pipeline_config(n_intervals=12, window=3, checkpoints=(3, 6, 9), **training):
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["training"]["n_intervals"] = n_intervals
+    cfg["training"].update(training)
+    cfg["lyapunov"].update(clv_window=window, checkpoints=list(checkpoints))
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def task():
+    return make_task(1000, 0)
+
+
+@pytest.mark.parametrize("act, init, dt", [("relu", "he", 3e-5), ("tanh", "wide", 3e-5), ("gelu", "he", 1e-3)])
+def test_replay_by_independent_implementation(task, act, init, dt):
+    """States and local FTLEs equal the paper-equation reference replay to 1e-9."""
+    X, y = task
+    c = small_config(activation=act, dt=dt, n_intervals=3, checkpoints=(), clv_window=1)
+    seeds = [17, 4]
+    theta0 = initial_state(seeds, c.shape, init)
+    ens = Ensemble(c, theta0, X, y, seeds)
+    states, ftle = [ens.theta.copy()], []
+    for _ in range(c.n_intervals):
+        R, _ = ens.advance_interval()
+        states.append(ens.theta.copy())
+        ftle.append(np.log(np.diagonal(R, axis1=1, axis2=2)) / c.tau)
+    states, ftle = np.stack(states, 1), np.stack(ftle, 1)
+    batches = batch_indices(c.batch_seed, 0, c.n_steps, len(X), c.batch_size)
+    for r in range(len(seeds)):
+        ref = replay(theta0[r], X, y, batches, dt, c.steps_per_interval, act)
+        np.testing.assert_allclose(states[r], ref["states"], rtol=0, atol=1e-9 * max(1, np.abs(ref["states"]).max()))
+        np.testing.assert_allclose(ftle[r], ref["ftle"], rtol=0, atol=1e-9)
+
+
+def outputs(res):
+    return [res.le, res.ftle_local, res.ftle_cum, res.loss, res.cos_past, res.cos_ginelli, res.cos_end,
+            res.final_loss, res.diverged, res.diverged_step]
+
+
+@pytest.mark.parametrize("mode", ["shared", "per_run"])
+def test_run_outputs_do_not_depend_on_block(task, mode):
+    """Same bits alone, in a block, in another order or another block size."""
+    X, y = task
+    c = small_config(activation="relu", batch_mode=mode)
+    seeds = np.arange(10, 26)
+    theta0 = initial_state(seeds, c.shape, "he")
+    full = integrate(c, theta0, X, y, seeds)
+    for sel in ([3], [7, 2], list(range(15, -1, -2)), list(range(16))[4:13]):
+        part = integrate(c, theta0[sel], X, y, seeds[sel])
+        for a, b in zip(outputs(full), outputs(part)):
+            np.testing.assert_array_equal(a[sel], b)
+
+
+def test_per_run_schedules_differ_from_shared(task):
+    X, y = task
+    theta0 = initial_state([1, 2], (2, 2, 1), "he")
+    shared = integrate(small_config(), theta0, X, y, [1, 2])
+    per_run = integrate(small_config(batch_mode="per_run"), theta0, X, y, [1, 2])
+    assert not np.allclose(shared.final_loss, per_run.final_loss)
+
+
+def test_dead_relu_network_exponents(task):
+    """Eight exponents 0 (within 1e-9) and one log(1 - 2 dt)/dt from the b2 direction."""
+    X, y = task
+    dt = 3e-5
+    rng = np.random.default_rng(2)
+    theta0 = np.stack([pack(np.zeros((2, 2)), rng.standard_normal((1, 2)), -np.ones(2), rng.standard_normal(1))
+                       for _ in range(3)])
+    res = integrate(small_config(dt=dt, n_intervals=30), theta0, X, y)
+    le = np.sort(res.le, axis=1)
+    np.testing.assert_allclose(le[:, 1:], 0.0, atol=1e-9)
+    np.testing.assert_allclose(le[:, 0], np.log(1 - 2 * dt) / dt, rtol=1e-10)
+
+
+def test_exponents_are_cumulative_ftles_and_match_trajectory(task):
+    X, y = task
+    cfg = pipeline_config(n_intervals=12)
+    traj = trajectory(cfg, "tanh", "he", 5, clv=True)
+    ftle = traj.filter(regex=r"^ftle_\d+$").to_numpy()
+    df = simulate_runs(cfg, "tanh", "he", [5])
+    le = df.filter(regex=r"^le_\d+$").to_numpy()[0]
+    np.testing.assert_allclose(le, ftle.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(df.filter(regex=r"^ftle_local_\d+_t0.00018$").to_numpy()[0], ftle[5], rtol=1e-12)
+    np.testing.assert_allclose(df.filter(regex=r"^ftle_cum_\d+_t0.00018$").to_numpy()[0], ftle[:6].mean(0), rtol=1e-12)
+    # the past-only cosines known at checkpoint 6 are those of the trajectory's row 5
+    np.testing.assert_allclose(df.filter(regex=r"^cos_past_\d_\d_t0.00018$").to_numpy()[0],
+                               traj.filter(regex=r"^cos_").to_numpy()[5], rtol=1e-12)
+    # and Ginelli's at checkpoint 3 (window 3) are the past-only ones known at interval 6
+    np.testing.assert_allclose(df.filter(regex=r"^cos_ginelli_\d_\d_t9e-05$").to_numpy()[0],
+                               traj.filter(regex=r"^cos_").to_numpy()[5], rtol=1e-12)
+    assert df["loss_t0.00018"].iloc[0] == pytest.approx(traj["loss"].iloc[6], rel=1e-12)
+    assert len(traj) == 12 and np.all(np.diff(traj["step"]) == 20)
+
+
+def test_numeric_jacobian_mode_agrees(task):
+    X, y = task
+    theta0 = initial_state([3, 9], (2, 2, 1), "he")
+    a = integrate(small_config(activation="tanh"), theta0, X, y)
+    n = integrate(small_config(activation="tanh", jacobian="numeric"), theta0, X, y)
+    np.testing.assert_array_equal(a.final_loss, n.final_loss)  # the state map is the same
+    np.testing.assert_allclose(n.le, a.le, atol=1e-5)
+    np.testing.assert_allclose(n.cos_end, a.cos_end, atol=1e-6)
+
+
+def test_diverging_run_is_flagged_and_does_not_disturb_others(task):
+    X, y = task
+    c = small_config(activation="relu", dt=1e-2)
+    theta0 = initial_state([0, 1, 2], c.shape, "he")
+    theta0[1] *= 30.0  # this run explodes with the large step
+    res = integrate(c, theta0, X, y)
+    assert res.diverged.tolist() == [False, True, False]
+    assert 0 <= res.diverged_step[1] < c.n_steps and res.diverged_step[[0, 2]].tolist() == [-1, -1]
+    assert np.isnan(res.final_loss[1]) and np.isnan(res.le[1]).all() and np.isnan(res.cos_end[1]).all()
+    alone = integrate(c, theta0[[0, 2]], X, y)
+    for a, b in zip(outputs(res), outputs(alone)):
+        np.testing.assert_array_equal(a[[0, 2]], b)
+    assert np.isfinite(res.le[[0, 2]]).all()
+
+
+def test_simulate_runs_table(task):
+    cfg = pipeline_config()
+    df = simulate_runs(cfg, "relu", "wide", [8, 3, 5])
+    assert df["seed"].tolist() == [8, 3, 5]
+    assert (df["activation"] == "relu").all() and (df["init"] == "wide").all()
+    for col in ["final_loss", "diverged", "diverged_step", "le_1", "le_9", "loss_t9e-05", "ftle_local_9_t0.00027",
+                "ftle_cum_1_t0.00018", "cos_past_1_2_t0.00018", "cos_ginelli_8_9_t0.00027", "mean_cos_past_t9e-05",
+                "mean_cos_end", "cos_end_1_9"]:
+        assert col in df.columns
+    cos = df.filter(like="cos_").to_numpy()
+    assert np.all((cos >= 0) & (cos <= 1 + 1e-12))
+    assert df.filter(regex=r"^cos_end_").shape[1] == 36
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="checkpoints"):
+        small_config(checkpoints=(11,))
+    with pytest.raises(ValueError, match="checkpoints"):
+        small_config(checkpoints=(6, 3))
+    with pytest.raises(ValueError, match="batch_mode"):
+        small_config(batch_mode="random")
+    with pytest.raises(ValueError, match="jacobian"):
+        small_config(jacobian="auto")
+    with pytest.raises(ValueError, match="activation"):
+        small_config(activation="swish")
+    with pytest.raises(ValueError, match="dt"):
+        small_config(dt=0.0)
+    with pytest.raises(ValueError, match="init"):
+        initial_state([1], (2, 2, 1), "xavier")
+
+
+def test_batch_schedule_is_a_pure_function_of_seed_and_step():
+    n, B = 1000, 32
+    whole = batch_indices(7, 0, 100, n, B)
+    assert whole.shape == (100, 32)
+    np.testing.assert_array_equal(np.concatenate([batch_indices(7, 0, 37, n, B), batch_indices(7, 37, 63, n, B)]), whole)
+    np.testing.assert_array_equal(batch_indices(7, 50, 1, n, B)[0], whole[50])
+    flat = whole.ravel()
+    for e in range(3):  # each epoch is a permutation of the data; batches wrap across epochs
+        np.testing.assert_array_equal(np.sort(flat[e * n : (e + 1) * n]), np.arange(n))
+    assert not np.array_equal(flat[:n], flat[n : 2 * n])
+    assert not np.array_equal(batch_indices(8, 0, 100, n, B), whole)
+    assert not np.array_equal(batch_indices((7, 1), 0, 100, n, B), whole)
+
+
+def test_task_and_initialization():
+    X, y = make_task(1000, 0)
+    np.testing.assert_array_equal(y[:, 0], 10 * X[:, 0] - 2 * X[:, 1] ** 2)
+    np.testing.assert_array_equal(make_task(1000, 0)[0], X)
+    assert abs(X.mean()) < 0.1 and abs(X.std() - 1) < 0.05
+    he = initial_state(np.arange(4000), (2, 2, 1), "he")
+    wide = initial_state(np.arange(4000), (2, 2, 1), "wide", 20.0)
+    assert np.all(he[:, 6:] == 0)
+    np.testing.assert_allclose(he[:, :6].std(axis=0), 1.0, rtol=0.05)  # sqrt(2 / fan_in) = 1 for 2-2-1
+    np.testing.assert_allclose(wide.std(axis=0), 20.0, rtol=0.05)
+    np.testing.assert_array_equal(initial_state([5], (2, 2, 1), "he")[0], he[5])
