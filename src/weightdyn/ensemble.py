@@ -22,6 +22,7 @@ import numpy as np
 
 from . import lyapunov as ly
 from .jacobian import JACOBIANS, flow_and_jacobian_mode
+from .kernel import SharedBatchKernel
 from .network import ACTIVATIONS, Shape, loss
 from .schedule import BATCH_MODES, batch_indices, initial_state, make_task
 
@@ -150,16 +151,18 @@ class Ensemble:
         self.interval = 0  # intervals completed
         self.alive = np.ones(R, dtype=bool)
         self.diverged_step = np.full(R, -1, dtype=np.int64)
+        fast = config.shape.N3 == 1 and config.batch_mode == "shared" and config.jacobian == "analytic"
+        self.kernel = SharedBatchKernel(config.shape, config.activation, config.dt, self.X, self.y) if fast else None
 
     @property
     def step(self) -> int:
         return self.interval * self.c.steps_per_interval
 
-    def _mark_diverged(self, bad: np.ndarray, step: int) -> None:
+    def _mark_diverged(self, bad: np.ndarray, step: np.ndarray) -> None:
         bad &= self.alive
         if bad.any():
             self.alive[bad] = False
-            self.diverged_step[bad] = step
+            self.diverged_step[bad] = step[bad]
             self.theta[bad] = 0.0  # a harmless state: the row is excluded from outputs
             self.Q[bad] = np.eye(self.c.shape.P)
 
@@ -170,26 +173,37 @@ class Ensemble:
         """
         c = self.c
         idx = self.batches.interval(self.interval)
-        per_run = idx.ndim == 3
-        Xb, yb = self.X[idx], self.y[idx]
-        cost0 = None
         with np.errstate(over="ignore", invalid="ignore"):
-            for n in range(c.steps_per_interval):
-                xb, ybn = (Xb[:, n], yb[:, n]) if per_run else (Xb[n], yb[n])
-                f, J, cost = flow_and_jacobian_mode(self.theta, xb, ybn, c.shape, c.activation, c.jacobian)
-                if cost0 is None:
-                    cost0 = cost
-                self.Q += c.dt * (J @ self.Q)
-                self.theta += c.dt * f
-                size = np.abs(self.theta).max(axis=1)
-                self._mark_diverged(~(size <= c.divergence_threshold), self.step + n)
+            if self.kernel is not None:
+                cost0, first_bad = self.kernel.run_interval(self.theta, self.Q, idx, c.divergence_threshold)
+            else:
+                cost0, first_bad = self._general_steps(idx)
             self.Q, R = ly.qr_positive(self.Q)
             diag = np.diagonal(R, axis1=-2, axis2=-1)
-            self._mark_diverged(~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1),
-                                self.step + c.steps_per_interval - 1)
+            bad_tangent = ~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1)
+        first_bad[(first_bad < 0) & bad_tangent] = c.steps_per_interval - 1
+        self._mark_diverged(first_bad >= 0, self.step + first_bad)
         R[~self.alive] = np.eye(c.shape.P)
         self.interval += 1
         return R, cost0
+
+    def _general_steps(self, idx):
+        """Any shape, per-run batches, either Jacobian: `flow_and_jacobian_mode` per step."""
+        c = self.c
+        per_run = idx.ndim == 3
+        Xb, yb = self.X[idx], self.y[idx]
+        first_bad = np.full(len(self.theta), -1, dtype=np.int64)
+        cost0 = None
+        for n in range(c.steps_per_interval):
+            xb, ybn = (Xb[:, n], yb[:, n]) if per_run else (Xb[n], yb[n])
+            f, J, cost = flow_and_jacobian_mode(self.theta, xb, ybn, c.shape, c.activation, c.jacobian)
+            if cost0 is None:
+                cost0 = cost
+            self.Q += c.dt * (J @ self.Q)
+            self.theta += c.dt * f
+            size = np.abs(self.theta).max(axis=1)
+            first_bad[(first_bad < 0) & ~(size <= c.divergence_threshold)] = n
+        return cost0, first_bad
 
     def full_loss(self) -> np.ndarray:
         """C(t) on the whole data set for every run (NaN for diverged runs)."""

@@ -1,0 +1,222 @@
+"""Fast training-map kernel for one-output networks (N3 = 1) under the shared batch schedule.
+
+With a shared schedule every run sees the same batch, so every entry of the flow and of
+its Jacobian (Eqs. 3-23) is a per-run weight times a batch sum of (per-run, per-sample
+factor) x (per-batch monomial):
+
+    hidden-hidden  (j,i),(l,m):  w_j w_l S[p_j p_l ; x_i x_m] + delta_jl w_j S[e q_j ; x_i x_m]
+    hidden-W32     (j,i),(l)  :  w_j S[p_j a_l ; x_i] + delta_jl S[e p_j ; x_i]
+    hidden-b2      (j,i)      :  w_j S[p_j ; x_i]
+    W32-W32, W32-b2, b2-b2    :  S[a_j a_l], S[a_j], B
+    flow: hidden w_j S[e p_j ; x_i], W32 S[e a_j], b2 S[e]
+
+(times -2/B), where S[F ; g] = sum_s F_s g(x_s), p = sigma', q = sigma'', a = sigma(d),
+e = a2 - y, w = W32, and x_{N1} = 1 carries b1. The batch sums for all runs are three
+BLAS calls with the monomials as the small operand; weights and sums are then gathered
+into the P x P Jacobian by precomputed index maps. Per-sample arrays are laid out
+(sample, factor, run), runs last and contiguous.
+
+The results equal `jacobian.flow_and_jacobian` to rounding. A run's bits must not depend
+on the other runs in the block: the batch sums are GEMMs whose column count is a
+multiple of RUN_ALIGN (the run axis is padded with zero states), because OpenBLAS's
+remainder kernels for other column counts round differently (tests/test_ensemble.py
+checks this on the machine at hand).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .jacobian import layout_indices
+from .network import Shape, activation
+
+RUN_ALIGN = 8
+
+
+class SharedBatchKernel:
+    """Advances R runs over the k steps of an interval: theta <- theta + dt f,
+    Q <- (I + dt J) Q, in place. Requires N3 = 1 and one batch for all runs."""
+
+    def __init__(self, shape: Shape, activation_name: str, dt: float, X: np.ndarray, y: np.ndarray):
+        s = Shape.of(shape)
+        if s.N3 != 1:
+            raise ValueError("SharedBatchKernel needs a single output (N3 = 1)")
+        self.s, self.dt = s, float(dt)
+        self.sigma = activation(activation_name)
+        self.curved = activation_name != "relu"  # sigma'' vanishes almost everywhere for ReLU
+        self.X = np.concatenate([np.asarray(X, np.float64), np.ones((len(X), 1))], axis=1)  # x_{N1} = 1
+        self.y = np.asarray(y, np.float64).reshape(-1)
+        self._build_maps()
+
+    # -- index maps ------------------------------------------------------------------
+    def _build_maps(self):
+        s = self.s
+        N2, nx, P = s.N2, s.N1 + 1, s.P
+        hidden, w32 = layout_indices(s)
+        self.hidden_T = np.ascontiguousarray(hidden.T)  # (nx, N2): rows of the forward GEMM
+        self.w_idx = np.ascontiguousarray(w32[0])  # W32[0, j]
+        self.b2_idx = s.off_b2
+        jl = [(j, l) for j in range(N2) for l in range(j, N2)]
+        im = [(i, m) for i in range(nx) for m in range(i, nx)]
+        self.pairs_jl, self.pairs_im = np.array(jl), np.array(im)
+        sym = lambda pairs: {**{p: n for n, p in enumerate(pairs)}, **{p[::-1]: n for n, p in enumerate(pairs)}}  # noqa: E731
+        jl_of, im_of = sym(jl), sym(im)
+
+        # factors (rows of S, in order): group A against x_i x_m, B against x_i, C summed
+        nA = len(jl) + (N2 if self.curved else 0)
+        A_pp = lambda j, l: jl_of[(j, l)]  # noqa: E731
+        A_eq = lambda j: len(jl) + j  # noqa: E731
+        nB = N2 * N2 + 2 * N2
+        B_pa = lambda j, l: j * N2 + l  # noqa: E731
+        B_ep = lambda j: N2 * N2 + j  # noqa: E731
+        B_p = lambda j: N2 * N2 + N2 + j  # noqa: E731
+        nC = len(jl) + 3 * N2 + 2
+        C_aa = lambda j, l: jl_of[(j, l)]  # noqa: E731
+        C_a = lambda j: len(jl) + j  # noqa: E731
+        C_ea = lambda j: len(jl) + N2 + j  # noqa: E731
+        C_e, C_ee = len(jl) + 2 * N2, len(jl) + 2 * N2 + 1
+        self.nA, self.nB, self.nC, self.C_ee = nA, nB, nC, C_ee
+        nmono = len(im)
+        # rows of the stacked sums S: A (mono-major), B (x-major), C, constant B, zero
+        rowA = lambda mono, f: mono * nA + f  # noqa: E731
+        rowB = lambda i, f: nmono * nA + i * nB + f  # noqa: E731
+        rowC = lambda f: nmono * nA + nx * nB + f  # noqa: E731
+        self.nS = nmono * nA + nx * nB + nC + 2
+        ROW_BATCH, ROW_ZERO = self.nS - 2, self.nS - 1
+        # weights V: 1, w_j, w_j w_l
+        V_one = 0
+        V_w = lambda j: 1 + j  # noqa: E731
+        V_ww = lambda j, l: 1 + N2 + jl_of[(j, l)]  # noqa: E731
+        self.nV = 1 + N2 + len(jl)
+
+        def param(p):
+            """('h', j, i) | ('w', j) | ('b2',) for a layout index."""
+            for j in range(N2):
+                for i in range(nx):
+                    if hidden[j, i] == p:
+                        return ("h", j, i)
+                if w32[0, j] == p:
+                    return ("w", j)
+            return ("b2",)
+
+        def terms(pa, pb):
+            """[(weight row, sum row), ...] of the Jacobian entry (pa, pb), with pa <= pb in kind order."""
+            order = {"h": 0, "w": 1, "b2": 2}
+            a, b = sorted((param(pa), param(pb)), key=lambda t: order[t[0]])
+            if a[0] == "h" and b[0] == "h":
+                (_, j, i), (_, l, m) = a, b
+                out = [(V_ww(j, l), rowA(im_of[(i, m)], A_pp(j, l)))]
+                if j == l and self.curved:
+                    out.append((V_w(j), rowA(im_of[(i, m)], A_eq(j))))
+                return out
+            if a[0] == "h" and b[0] == "w":
+                (_, j, i), (_, l) = a, b
+                out = [(V_w(j), rowB(i, B_pa(j, l)))]
+                if j == l:
+                    out.append((V_one, rowB(i, B_ep(j))))
+                return out
+            if a[0] == "h":
+                _, j, i = a
+                return [(V_w(j), rowB(i, B_p(j)))]
+            if a[0] == "w" and b[0] == "w":
+                return [(V_one, rowC(C_aa(a[1], b[1])))]
+            if a[0] == "w":
+                return [(V_one, rowC(C_a(a[1])))]
+            return [(V_one, ROW_BATCH)]
+
+        v1, m1, v2, m2 = (np.empty(P * P, dtype=np.intp) for _ in range(4))
+        for pa in range(P):
+            for pb in range(P):
+                t = terms(pa, pb) + [(V_one, ROW_ZERO)]
+                (v1[pa * P + pb], m1[pa * P + pb]), (v2[pa * P + pb], m2[pa * P + pb]) = t[0], t[1]
+        self.v1, self.m1, self.v2, self.m2 = v1, m1, v2, m2
+        vf, mf = np.empty(P, dtype=np.intp), np.empty(P, dtype=np.intp)
+        for p in range(P):
+            kind = param(p)
+            if kind[0] == "h":
+                vf[p], mf[p] = V_w(kind[1]), rowB(kind[2], B_ep(kind[1]))
+            elif kind[0] == "w":
+                vf[p], mf[p] = V_one, rowC(C_ea(kind[1]))
+            else:
+                vf[p], mf[p] = V_one, rowC(C_e)
+        self.vf, self.mf = vf, mf
+        self.factor_slots = dict(A_pp=A_pp, A_eq=A_eq, B_pa=B_pa, B_ep=B_ep, B_p=B_p, C_aa=C_aa, C_a=C_a, C_ea=C_ea,
+                                 C_e=C_e, C_ee=C_ee)
+
+    # -- the interval ----------------------------------------------------------------
+    def run_interval(self, theta: np.ndarray, Q: np.ndarray, idx: np.ndarray, threshold: float):
+        """k = len(idx) steps on theta (R, P) and Q (R, P, P), both updated in place.
+
+        Returns (batch cost at the first step (R,), index of the first step at which a run
+        left the finite region |theta| <= threshold, -1 if none (R,)).
+        """
+        s, dt = self.s, self.dt
+        R_true, P = theta.shape
+        R = -(-R_true // RUN_ALIGN) * RUN_ALIGN
+        N2, nx = s.N2, s.N1 + 1
+        B = idx.shape[1]
+        f_ = self.factor_slots
+        Xb = self.X[idx]  # (k, B, nx)
+        yb = self.y[idx]  # (k, B)
+        xt = np.ascontiguousarray(Xb.swapaxes(1, 2))  # (k, nx, B)
+        mono = np.ascontiguousarray((Xb[:, :, self.pairs_im[:, 0]] * Xb[:, :, self.pairs_im[:, 1]]).swapaxes(1, 2))
+        nmono = mono.shape[1]
+        jl = self.pairs_jl
+
+        thT = np.zeros((P, R))  # (P, R), runs padded with zero states
+        thT[:, :R_true] = theta.T
+        PhiA = np.empty((B, self.nA, R))
+        PhiB = np.empty((B, self.nB, R))
+        PhiC = np.empty((B, self.nC, R))
+        S = np.empty((self.nS, R))
+        S[-2] = B
+        S[-1] = 0.0
+        V = np.empty((self.nV, R))
+        V[0] = 1.0
+        JQ = np.empty_like(Q)
+        first_bad = np.full(R_true, -1, dtype=np.int64)
+        scale = -2.0 / B
+        cost0 = None
+        for n in range(len(idx)):
+            A = thT[self.hidden_T].reshape(nx, N2 * R)
+            d = (Xb[n] @ A).reshape(B, N2, R)  # pre-activations
+            a, p, q = self.sigma(d)
+            w = thT[self.w_idx]  # (N2, R)
+            e = a[:, 0] * w[0]
+            for j in range(1, N2):
+                e += a[:, j] * w[j]
+            e += thT[self.b2_idx]
+            e -= yb[n][:, None]
+            for j, l in jl:
+                np.multiply(p[:, j], p[:, l], out=PhiA[:, f_["A_pp"](j, l)])
+                np.multiply(a[:, j], a[:, l], out=PhiC[:, f_["C_aa"](j, l)])
+            for j in range(N2):
+                if self.curved:
+                    np.multiply(e, q[:, j], out=PhiA[:, f_["A_eq"](j)])
+                for l in range(N2):
+                    np.multiply(p[:, j], a[:, l], out=PhiB[:, f_["B_pa"](j, l)])
+                np.multiply(e, p[:, j], out=PhiB[:, f_["B_ep"](j)])
+                PhiB[:, f_["B_p"](j)] = p[:, j]
+                PhiC[:, f_["C_a"](j)] = a[:, j]
+                np.multiply(e, a[:, j], out=PhiC[:, f_["C_ea"](j)])
+            PhiC[:, f_["C_e"]] = e
+            np.multiply(e, e, out=PhiC[:, f_["C_ee"]])
+            rA, rB = nmono * self.nA, nmono * self.nA + nx * self.nB
+            np.matmul(mono[n], PhiA.reshape(B, self.nA * R), out=S[:rA].reshape(nmono, self.nA * R))
+            np.matmul(xt[n], PhiB.reshape(B, self.nB * R), out=S[rA:rB].reshape(nx, self.nB * R))
+            np.add.reduce(PhiC, axis=0, out=S[rB : rB + self.nC])
+            if cost0 is None:
+                cost0 = S[rB + f_["C_ee"]] / B
+            V[1 : 1 + N2] = w
+            np.multiply(w[jl[:, 0]], w[jl[:, 1]], out=V[1 + N2 :])
+            J = V[self.v1] * S[self.m1]
+            J += V[self.v2] * S[self.m2]
+            J *= scale * dt  # dt J, (P*P, R)
+            flow = V[self.vf] * S[self.mf]
+            flow *= scale * dt
+            np.matmul(J[:, :R_true].T.reshape(R_true, P, P), Q, out=JQ)
+            Q += JQ
+            thT += flow
+            size = np.abs(thT[:, :R_true]).max(axis=0)
+            first_bad[(first_bad < 0) & ~(size <= threshold)] = n
+        theta[:] = thT[:, :R_true].T
+        return cost0[:R_true], first_bad
