@@ -178,7 +178,7 @@ class Ensemble:
                 cost0, first_bad = self.kernel.run_interval(self.theta, self.Q, idx, c.divergence_threshold)
             else:
                 cost0, first_bad = self._general_steps(idx)
-            self.Q, R = ly.qr_positive(self.Q)
+            self.Q, R = ly.qr_positive_mgs(self.Q)
             diag = np.diagonal(R, axis1=-2, axis2=-1)
             bad_tangent = ~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1)
         first_bad[(first_bad < 0) & bad_tangent] = c.steps_per_interval - 1

@@ -96,42 +96,78 @@ def pack(W21, W32, b1, b2) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------
-# Activations: sigma, sigma', sigma'' evaluated together.
+# Activations: sigma, sigma', sigma'' written into given arrays a, p, q (q may be None
+# when sigma'' is not needed).
 
 
-def _relu(d):
-    pos = d > 0.0
-    return np.where(pos, d, 0.0), pos.astype(np.float64), np.zeros_like(d)
+def _relu(d, a, p, q):
+    np.maximum(d, 0.0, out=a)
+    np.sign(a, out=p)  # 1 where d > 0, else 0 (sigma'(0) = 0)
+    if q is not None:
+        q.fill(0.0)
 
 
-def _tanh(d):
-    t = np.tanh(d)
-    dt = 1.0 - t * t
-    return t, dt, -2.0 * t * dt
+def _tanh(d, a, p, q):
+    np.tanh(d, out=a)
+    np.multiply(a, a, out=p)
+    np.subtract(1.0, p, out=p)
+    if q is not None:
+        np.multiply(a, p, out=q)
+        q *= -2.0
 
 
-def _gelu(d):
+def _gelu(d, a, p, q):
     """Exact GELU, x * Phi(x): sigma' = Phi + x phi, sigma'' = phi (2 - x^2)."""
-    Phi = ndtr(d)
-    phi = _INV_SQRT_2PI * np.exp(-0.5 * d * d)
-    return d * Phi, Phi + d * phi, phi * (2.0 - d * d)
+    phi = np.multiply(d, d)
+    if q is not None:
+        np.subtract(2.0, phi, out=q)
+    phi *= -0.5
+    np.exp(phi, out=phi)
+    phi *= _INV_SQRT_2PI
+    ndtr(d, out=p)
+    np.multiply(d, p, out=a)
+    if q is not None:
+        q *= phi
+    phi *= d
+    p += phi
 
 
-def _sigmoid(d):
-    s = 0.5 * (1.0 + np.tanh(0.5 * d))
-    ds = s * (1.0 - s)
-    return s, ds, ds * (1.0 - 2.0 * s)
+def _sigmoid(d, a, p, q):
+    np.multiply(d, 0.5, out=a)
+    np.tanh(a, out=a)
+    a += 1.0
+    a *= 0.5
+    np.subtract(1.0, a, out=p)
+    p *= a
+    if q is not None:
+        np.multiply(a, -2.0, out=q)
+        q += 1.0
+        q *= p
 
 
 ACTIVATIONS = {"relu": _relu, "tanh": _tanh, "gelu": _gelu, "sigmoid": _sigmoid}
+CURVED = {"relu": False, "tanh": True, "gelu": True, "sigmoid": True}  # sigma'' not identically 0
 
 
-def activation(name: str):
-    """Return f(d) -> (sigma(d), sigma'(d), sigma''(d)) for a named activation."""
+def activation_into(name: str):
+    """Return f(d, a, p, q) writing sigma(d), sigma'(d), sigma''(d) into a, p, q."""
     try:
         return ACTIVATIONS[name]
     except KeyError:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None
+
+
+def activation(name: str):
+    """Return f(d) -> (sigma(d), sigma'(d), sigma''(d)) for a named activation."""
+    into = activation_into(name)
+
+    def sigma(d):
+        d = np.asarray(d, dtype=np.float64)
+        a, p, q = np.empty_like(d), np.empty_like(d), np.empty_like(d)
+        into(d, a, p, q)
+        return a, p, q
+
+    return sigma
 
 
 # ----------------------------------------------------------------------------------
