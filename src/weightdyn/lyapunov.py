@@ -74,7 +74,7 @@ def _mgs(A):
 def solve_upper(R: np.ndarray, C: np.ndarray) -> np.ndarray:
     """R^{-1} C for upper-triangular R (..., D, D) by back substitution, stack-vectorised."""
     D = R.shape[-1]
-    X = np.empty(np.broadcast_shapes(R.shape, C.shape))
+    X = np.empty(np.broadcast_shapes(R.shape[:-2], C.shape[:-2]) + C.shape[-2:])
     for i in range(D - 1, -1, -1):
         rhs = C[..., i, :] - (R[..., i : i + 1, i + 1 :] @ X[..., i + 1 :, :])[..., 0, :]
         X[..., i, :] = rhs / R[..., i, i, None]
@@ -160,12 +160,17 @@ class LyapunovResult:
 
 
 def lyapunov_spectrum(f: Map, jac: Map, x0, n_intervals: int, steps_per_interval: int = 1,
-                      dt: float = 1.0, transient: int = 0, keep_basis: bool = False) -> LyapunovResult:
+                      dt: float = 1.0, transient: int = 0, keep_basis: bool = False,
+                      discard: int = 0) -> LyapunovResult:
     """Benettin's algorithm: the full spectrum of a map (or a flow integrated with step dt).
 
-    `transient` steps are taken first with the tangent ignored. With keep_basis, the
-    Gram-Schmidt bases Q_0..Q_n and the R-matrices are returned for CLV computation.
+    `transient` steps are taken first with the tangent ignored; the first `discard`
+    intervals (while the basis aligns from Q_0 = I) are left out of `exponents` but kept
+    in `ftle_local`. With keep_basis, the Gram-Schmidt bases Q_0..Q_n and the R-matrices
+    are returned for CLV computation.
     """
+    if not 0 <= discard < n_intervals:
+        raise ValueError("discard must be in 0 .. n_intervals - 1")
     if n_intervals < 1 or steps_per_interval < 1:
         raise ValueError("n_intervals and steps_per_interval must be positive")
     x = np.array(x0, dtype=np.float64)
@@ -184,7 +189,7 @@ def lyapunov_spectrum(f: Map, jac: Map, x0, n_intervals: int, steps_per_interval
             Qs.append(stepper.Q.copy())
             Rs.append(R)
     return LyapunovResult(
-        exponents=ftle.mean(axis=0),
+        exponents=ftle[discard:].mean(axis=0),
         ftle_local=ftle,
         tau=tau,
         Q=np.stack(Qs) if keep_basis else None,
@@ -192,21 +197,31 @@ def lyapunov_spectrum(f: Map, jac: Map, x0, n_intervals: int, steps_per_interval
     )
 
 
-def ginelli_clvs(result: LyapunovResult, window: int) -> np.ndarray:
+def ginelli_clvs(result: LyapunovResult, window: int, chunk: int = 256) -> np.ndarray:
     """Ginelli CLVs V_m = Q_m C_m at t_0 .. t_{n-W}, each from the W intervals after it.
 
-    Returns (n - W + 1, ..., D, D) with the CLVs as unit columns.
+    Returns (n - W + 1, ..., D, D) with the CLVs as unit columns. The backward iterations
+    of `chunk` consecutive times run together, vectorised.
     """
     if result.Q is None:
         raise ValueError("run lyapunov_spectrum with keep_basis=True for CLVs")
     n = len(result.R)
     if not 1 <= window <= n:
         raise ValueError(f"window must be in 1..{n}, got {window}")
-    return np.stack([result.Q[m] @ backward_iteration(result.R[m : m + window]) for m in range(n - window + 1)])
+    out = np.empty((n - window + 1,) + result.Q.shape[1:])
+    for start in range(0, n - window + 1, chunk):
+        m = np.arange(start, min(start + chunk, n - window + 1))
+        windows = result.R[m[None, :] + np.arange(window)[:, None]]  # (W, len(m), ..., D, D)
+        out[m] = result.Q[m] @ backward_iteration(windows)
+    return out
 
 
 def past_only_clvs(result: LyapunovResult, window: int) -> np.ndarray:
-    """Past-only estimates known at t_W .. t_n: entry m - W estimates the CLVs at t_{m-W}
-    from R_{m-W+1} .. R_m. (The estimate known at t_m is numerically Ginelli's CLV at
-    t_{m-W} with window W; what differs is the time it is attributed to.)"""
+    """Past-only CLV estimates (Sharafi, Timme, Hallerberg 2017).
+
+    Entry i estimates the CLVs at t_i and becomes known at t_{i+W}: it is the backward
+    iteration from t_{i+W} over the W intervals just past, R_{i+W}, ..., R_{i+1}. As a
+    number it equals Ginelli's CLV at t_i with window W; it differs in the time it is
+    available, which is what makes it usable for prediction. Same shape as `ginelli_clvs`.
+    """
     return ginelli_clvs(result, window)
