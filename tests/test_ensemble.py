@@ -160,6 +160,8 @@ def test_config_errors_name_the_field():
         small_config(checkpoints=(11,))
     with pytest.raises(ValueError, match="checkpoints"):
         small_config(checkpoints=(6, 3))
+    with pytest.raises(ValueError, match="share a t label"):
+        EngineConfig(n_intervals=3_000_000, clv_window=1, checkpoints=(1_000_000, 1_000_001))
     with pytest.raises(ValueError, match="batch_mode"):
         small_config(batch_mode="random")
     with pytest.raises(ValueError, match="jacobian"):

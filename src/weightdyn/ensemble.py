@@ -70,6 +70,9 @@ class EngineConfig:
                 )
         if list(self.checkpoints) != sorted(set(self.checkpoints)):
             raise ValueError("lyapunov.checkpoints must be strictly increasing")
+        if len(set(self.labels())) != len(self.checkpoints):
+            raise ValueError(f"lyapunov.checkpoints: two checkpoints share a t label ({self.labels()}); "
+                             "labels are intervals x dt with 6 significant digits")
         if M < W:
             raise ValueError("training.n_intervals must be at least lyapunov.clv_window")
 

@@ -1,0 +1,203 @@
+"""weightdyn.io: atomic Parquet writing, provenance metadata, shards, long tables, summaries."""
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from weightdyn import io
+from weightdyn.ensemble import numeric_config, simulate_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_cfg():
+    cfg = yaml.safe_load((ROOT / "workflow" / "presets" / "smoke.yaml").read_text())
+    cfg["training"]["n_intervals"] = 12
+    cfg["lyapunov"].update(clv_window=3, checkpoints=[3, 6, 9])
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tiny_cfg):
+    return simulate_runs(tiny_cfg, "relu", "he", [4, 5, 6])
+
+
+def frame(n=3, start=0):
+    return pd.DataFrame({"seed": np.arange(start, start + n), "activation": "relu", "init": "he",
+                         "x": np.linspace(0.0, 1.0, n)})
+
+
+# ----------------------------------------------------------------------------------
+# Atomic writing.
+
+def test_write_parquet_round_trip_with_metadata(tmp_path):
+    df = frame()
+    path = io.write_parquet(df, tmp_path / "sub" / "a.parquet", {"answer": 42, "nested": {"dt": 3e-5}})
+    pd.testing.assert_frame_equal(io.read_parquet(path), df)
+    assert io.read_metadata(path) == {"answer": 42, "nested": {"dt": 3e-5}}
+    assert list(path.parent.iterdir()) == [path]
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = io.write_parquet(frame(), tmp_path / "a.parquet")
+    before = path.read_bytes()
+
+    def broken_writer(table, where, **kwargs):
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise KeyboardInterrupt  # as if the job were interrupted mid-write
+
+    monkeypatch.setattr(io.pq, "write_table", broken_writer)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_parquet(frame(5), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.parquet"]
+
+
+def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
+    def broken_writer(table, where, **kwargs):
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(io.pq, "write_table", broken_writer)
+    with pytest.raises(OSError):
+        io.write_parquet(frame(), tmp_path / "a.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
+    stale = tmp_path / ".a.parquet.x1y2z3.tmp"
+    stale.write_bytes(b"PAR1 truncated")
+    other = tmp_path / ".b.parquet.x1y2z3.tmp"  # another file's temporary is left alone
+    other.write_bytes(b"x")
+    io.write_parquet(frame(), tmp_path / "a.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.parquet.x1y2z3.tmp", "a.parquet"]
+
+
+def test_write_csv_is_atomic_and_plain(tmp_path):
+    path = io.write_csv(pd.DataFrame({"quantity": ["runs"], "value": [3]}), tmp_path / "s.csv")
+    assert path.read_text() == "quantity,value\nruns,3\n"
+
+
+# ----------------------------------------------------------------------------------
+# Shards.
+
+def test_config_hash_is_stable_and_sensitive(tiny_cfg):
+    numeric = numeric_config(tiny_cfg)
+    again = copy.deepcopy(numeric)
+    assert io.config_hash(numeric) == io.config_hash(again)
+    assert io.config_hash(dict(reversed(list(numeric.items())))) == io.config_hash(numeric)
+    again["training"]["batch_seed"] += 1
+    assert io.config_hash(again) != io.config_hash(numeric)
+    assert len(io.config_hash(numeric)) == 16
+
+
+def test_write_shard_records_provenance(tmp_path, tiny_cfg, tiny_runs):
+    numeric = numeric_config(tiny_cfg)
+    path = io.write_shard(tiny_runs, tmp_path / "s.parquet", numeric=numeric, activation="relu", init="he",
+                          seeds=[4, 5, 6], wall_time_s=1.5)
+    meta = io.read_metadata(path)
+    assert meta["kind"] == "shard"
+    assert (meta["activation"], meta["init"], meta["first_seed"], meta["last_seed"], meta["n_runs"]) == ("relu", "he", 4, 6, 3)
+    assert meta["numeric_config"] == numeric
+    assert meta["config_hash"] == io.config_hash(numeric)
+    assert meta["wall_time_s"] == 1.5
+    assert meta["package_version"] == io.package_version() != ""
+    pd.testing.assert_frame_equal(io.read_parquet(path), tiny_runs)
+    # readable without weightdyn, as documented
+    assert b"weightdyn" in pq.read_schema(path).metadata
+
+
+def test_write_shard_rejects_rows_of_other_runs(tmp_path, tiny_cfg, tiny_runs):
+    numeric = numeric_config(tiny_cfg)
+    with pytest.raises(ValueError, match="seeds"):
+        io.write_shard(tiny_runs, tmp_path / "s.parquet", numeric=numeric, activation="relu", init="he",
+                       seeds=[4, 5, 7], wall_time_s=1.0)
+    with pytest.raises(ValueError, match="setting"):
+        io.write_shard(tiny_runs, tmp_path / "s.parquet", numeric=numeric, activation="tanh", init="he",
+                       seeds=[4, 5, 6], wall_time_s=1.0)
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_concat_shards_keeps_order_and_checks_hash_and_duplicates(tmp_path):
+    good = {"config_hash": "aaaa"}
+    a = io.write_parquet(frame(2, 10), tmp_path / "a.parquet", good)
+    b = io.write_parquet(frame(3, 0), tmp_path / "b.parquet", good)
+    runs = io.concat_shards([a, b], expected_hash="aaaa")
+    assert runs["seed"].tolist() == [10, 11, 0, 1, 2]
+    assert runs.index.tolist() == list(range(5))
+    stale = io.write_parquet(frame(1, 20), tmp_path / "stale.parquet", {"config_hash": "bbbb"})
+    with pytest.raises(ValueError, match="stale.parquet.*numeric config bbbb"):
+        io.concat_shards([a, b, stale], expected_hash="aaaa")
+    c = io.write_parquet(frame(2, 1), tmp_path / "c.parquet", good)
+    with pytest.raises(ValueError, match="more than one shard"):
+        io.concat_shards([b, c])
+
+
+# ----------------------------------------------------------------------------------
+# Long tables and summaries.
+
+def test_long_tables_hold_exactly_the_wide_values(tiny_cfg, tiny_runs):
+    dt, M, ck = tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"], [3, 6, 9]
+    tables = io.long_tables(tiny_runs, ck, dt, M)
+    R, P, n_pairs = 3, 9, 36
+    assert len(tables["losses"]) == R * (len(ck) + 1)
+    assert len(tables["lyapunov"]) == R * P
+    assert len(tables["ftle"]) == R * len(ck) * P
+    assert len(tables["angles"]) == R * (2 * len(ck) + 1) * n_pairs
+
+    wide = tiny_runs.set_index("seed")
+    losses = tables["losses"].set_index(["seed", "interval"])
+    assert losses.loc[(5, 6), "loss"] == wide.loc[5, f"loss_t{6 * dt:g}"]
+    assert losses.loc[(6, M), "loss"] == wide.loc[6, "final_loss"]
+    assert losses.loc[(6, M), "t"] == pytest.approx(M * dt)
+
+    le = tables["lyapunov"].set_index(["seed", "index"])["le"]
+    assert le.loc[(4, 7)] == wide.loc[4, "le_7"]
+
+    ftle = tables["ftle"].set_index(["seed", "interval", "index"])
+    assert ftle.loc[(5, 9, 3), "ftle_local"] == wide.loc[5, f"ftle_local_3_t{9 * dt:g}"]
+    assert ftle.loc[(5, 9, 3), "ftle_cum"] == wide.loc[5, f"ftle_cum_3_t{9 * dt:g}"]
+
+    angles = tables["angles"].set_index(["seed", "estimate", "interval", "i", "j"])["abs_cos"]
+    assert angles.loc[(6, "ginelli", 3, 2, 8)] == wide.loc[6, f"cos_ginelli_2_8_t{3 * dt:g}"]
+    assert angles.loc[(6, "past", 6, 1, 9)] == wide.loc[6, f"cos_past_1_9_t{6 * dt:g}"]
+    assert angles.loc[(4, "past", M, 4, 5)] == wide.loc[4, "cos_end_4_5"]
+    assert angles.index.is_unique
+
+    for table in tables.values():
+        assert list(table.columns[:3]) == ["seed", "activation", "init"]
+        assert set(table["activation"]) == {"relu"}
+
+
+def test_long_tables_reject_a_foreign_checkpoint(tiny_cfg, tiny_runs):
+    with pytest.raises(ValueError, match="checkpoint columns"):
+        io.long_tables(tiny_runs, [3, 6, 8], tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"])
+
+
+def test_setting_summary_counts_over_runs_that_did_not_diverge():
+    P = 9
+    le = np.zeros((5, P))
+    le[0, :3] = [0.5, 0.2, 0.1]      # three positive leading exponents
+    le[1, :3] = [0.3, 0.2, 1e-9]     # third positive only below the tolerance
+    le[2, 0] = 1e-9                  # positive only by rounding
+    le[3, 0] = -0.2
+    runs = pd.DataFrame({"seed": range(5), "activation": "relu", "init": "he",
+                         "final_loss": [1.0, 50.0, 150.0, 3.0, np.nan],
+                         "diverged": [False, False, False, False, True],
+                         **{f"le_{q + 1}": le[:, q] for q in range(P)},
+                         "mean_cos_end": [0.1, 0.2, 0.3, 0.4, np.nan]})
+    runs.loc[4, [f"le_{q + 1}" for q in range(P)]] = np.nan
+    s = io.setting_summary(runs, low_loss=4.0, high_loss=100.0, le_tolerance=1e-6).set_index("quantity")["value"]
+    assert s["runs"] == 5 and s["diverged"] == 1
+    assert s["low_loss_share"] == 0.5 and s["high_loss_share"] == 0.25
+    assert s["le1_positive_share"] == 0.75 and s["le1_positive_share_tol"] == 0.5
+    assert s["three_leading_positive_share"] == 0.5 and s["three_leading_positive_share_tol"] == 0.25
+    assert s["final_loss_median"] == 26.5 and s["final_loss_max"] == 150.0
+    assert s["le_1_mean"] == pytest.approx((0.5 + 0.3 + 1e-9 - 0.2) / 4)
+    assert s["mean_cos_end_mean"] == pytest.approx(0.25)
+    assert isinstance(s["runs"], int)

@@ -1,0 +1,30 @@
+"""Stage 2: one job per (activation, init, block of seeds) -> one Parquet shard.
+
+A shard's content depends only on its setting, its seeds and the numeric config, whose
+hash is the `numeric_hash` parameter: a changed numeric config reruns every shard
+(Snakemake's params trigger), more runs add shards and reuse the existing ones. The
+engine regenerates the task data from the config, so a shard does not depend on the data
+file (deleting that file does not rerun shards); `aggregate` checks the two agree.
+"""
+
+rule simulate:
+    output:
+        SHARD,
+    params:
+        numeric_hash=NUMERIC_HASH,
+        progress_seconds=2.0,
+    log:
+        "results/logs/simulate/{activation}_{init}/seeds_{first}-{last}.log",
+    threads: 1
+    resources:
+        mem_mb=simulate_mem_mb,
+        runtime=simulate_runtime,
+    conda:
+        ENV
+    script:
+        "../scripts/simulate.py"
+
+
+# The shards are results in their own right (and a deleted one is rebuilt, with what
+# depends on it, even where the tables are still up to date).
+register_targets("simulate", all_shards)

@@ -1,0 +1,19 @@
+"""Rule data: write the regression data set (x1..xN1, y) to Parquet."""
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(snakemake.threads)  # before NumPy is imported
+
+import pandas as pd  # noqa: E402
+
+from weightdyn.io import provenance, write_parquet  # noqa: E402
+from weightdyn.schedule import make_task  # noqa: E402
+
+data = snakemake.params.data
+with open(snakemake.log[0], "w") as log:
+    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], int(snakemake.params.n_inputs))
+    frame = pd.DataFrame({f"x{i + 1}": X[:, i] for i in range(X.shape[1])})
+    for k in range(y.shape[1]):
+        frame["y" if y.shape[1] == 1 else f"y{k + 1}"] = y[:, k]
+    write_parquet(frame, snakemake.output[0], provenance(kind="data", data=dict(data)))
+    print(f"wrote {len(frame)} samples, columns {list(frame.columns)} to {snakemake.output[0]}", file=log)
