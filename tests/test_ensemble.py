@@ -174,6 +174,29 @@ def test_config_errors_name_the_field():
         initial_state([1], (2, 2, 1), "xavier")
 
 
+def test_seeds_must_match_the_runs(task):
+    X, y = task
+    theta0 = initial_state([1, 2, 3], (2, 2, 1), "he")
+    with pytest.raises(ValueError, match="per_run"):
+        Ensemble(small_config(batch_mode="per_run"), theta0, X, y)
+    with pytest.raises(ValueError, match="1 seeds given for 3 runs"):
+        Ensemble(small_config(), theta0, X, y, seeds=[5])
+    with pytest.raises(ValueError, match="N3 = 2"):
+        make_task(100, 0, n_outputs=2)
+
+
+def test_random_streams_are_separate():
+    """Data, initial states and batch orders never share a generator, whatever the seeds
+    (NumPy's SeedSequence ignores trailing zeros: [b, 0] is the stream of [b])."""
+    first_epoch = batch_indices(0, 0, 31, 1000, 32).ravel()
+    assert not np.array_equal(first_epoch, np.random.default_rng(0).permutation(1000)[:992])
+    assert not np.array_equal(first_epoch, np.random.default_rng([0, 0]).permutation(1000)[:992])
+    X, _ = make_task(1000, 0)
+    assert not np.array_equal(X[:, 0], np.random.default_rng(0).standard_normal((1000, 2))[:, 0])
+    per_run = batch_indices((0, 0), 0, 31, 1000, 32).ravel()
+    assert not np.array_equal(per_run, first_epoch)
+
+
 def test_batch_schedule_is_a_pure_function_of_seed_and_step():
     n, B = 1000, 32
     whole = batch_indices(7, 0, 100, n, B)

@@ -371,6 +371,7 @@ INVALID = {
         "lyapunov.checkpoints: checkpoints 1000000 and 1000001 share the t label 30"),
     "unknown activation": (_set("settings.activations", ["relu", "softplus"]),
                            "settings.activations.1: 'softplus' is not one of ['relu', 'tanh', 'gelu', 'sigmoid']"),
+    "output count the target lacks": (_set("network.shape", [2, 2, 2]), "network.shape: the 'paper' target has one output"),
     "unknown init": (_set("settings.inits", ["xavier"]), "settings.inits.0: 'xavier' is not one of ['he', 'wide']"),
     "missing key": (_set("data.seed", KeyError), "data.seed: required key is missing"),
     "malformed setting name": (_set("settings.runs_per_setting", {"relu": 5}),

@@ -27,6 +27,12 @@ from .network import ACTIVATIONS, Shape, loss
 from .schedule import BATCH_MODES, batch_indices, initial_state, make_task
 
 
+def checkpoint_labels(checkpoints, dt: float) -> list[str]:
+    """The t label of each checkpoint: intervals x dt with 6 significant digits, the paper's
+    convention (500 intervals at dt = 3e-5 -> '0.015')."""
+    return [f"{int(c) * float(dt):g}" for c in checkpoints]
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Numeric settings of a simulation (the `training`, `lyapunov` and `network` parts
@@ -87,7 +93,7 @@ class EngineConfig:
 
     def labels(self) -> list[str]:
         """The paper's t labels of the checkpoints: intervals x dt (500 -> '0.015')."""
-        return [f"{c * self.dt:g}" for c in self.checkpoints]
+        return checkpoint_labels(self.checkpoints, self.dt)
 
     @classmethod
     def from_config(cls, cfg: dict, activation: str) -> "EngineConfig":
@@ -115,7 +121,9 @@ class BatchStream:
     """
 
     def __init__(self, config: EngineConfig, n_samples: int, seeds, block: int = 64):
-        self.c, self.n, self.block = config, n_samples, block
+        # per-run schedules are held for every run: fewer intervals at a time bound the memory
+        self.c, self.n = config, n_samples
+        self.block = block if config.batch_mode == "shared" else max(1, block // 16)
         self.seeds = [int(s) for s in seeds]
         self._buf, self._first = None, 0
 
@@ -148,7 +156,12 @@ class Ensemble:
             raise ValueError(f"states have {P} components, shape {config.shape} needs {config.shape.P}")
         self.X = np.asarray(X, dtype=np.float64)
         self.y = np.asarray(y, dtype=np.float64).reshape(len(self.X), -1)
-        seeds = range(R) if seeds is None else seeds
+        if seeds is None:
+            if config.batch_mode == "per_run":
+                raise ValueError("batch_mode 'per_run' needs the run seeds (the schedule of run s is seeded by s)")
+            seeds = range(R)
+        elif len(seeds) != R:
+            raise ValueError(f"{len(seeds)} seeds given for {R} runs")
         self.batches = BatchStream(config, len(self.X), seeds)
         self.Q = np.broadcast_to(np.eye(P), (R, P, P)).copy()
         self.interval = 0  # intervals completed
@@ -353,8 +366,13 @@ def simulate_runs(cfg: dict, activation: str, init: str, seeds, progress=None):
     if not seeds:
         raise ValueError("simulate_runs needs at least one seed")
     config = EngineConfig.from_config(cfg, activation)
-    data = cfg["data"]
-    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], config.shape.N1)
-    theta0 = initial_state(seeds, config.shape, init, float(cfg["init"]["wide_scale"]))
+    X, y, theta0 = setting_inputs(cfg, config, init, seeds)
     result = integrate(config, theta0, X, y, seeds=seeds, progress=progress)
     return run_table(result, seeds, activation, init)
+
+
+def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds):
+    """The task data (X, y) and the initial states (R, P) of runs `seeds` of a config."""
+    data, s = cfg["data"], config.shape
+    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], s.N1, s.N3)
+    return X, y, initial_state(seeds, s, init, float(cfg["init"]["wide_scale"]))

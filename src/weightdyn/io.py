@@ -69,14 +69,24 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def blas_info() -> list[dict]:
+    """The BLAS libraries NumPy runs on, with the kernel OpenBLAS chose for this CPU: the
+    last bits of a run can differ between CPUs (threadpoolctl)."""
+    from threadpoolctl import threadpool_info
+
+    keys = ("internal_api", "version", "architecture", "threading_layer")
+    return [{k: info.get(k) for k in keys} for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
 def provenance(**fields) -> dict:
-    """Metadata common to every file: package version and source digest, Python and NumPy
-    versions, UTC time."""
+    """Metadata common to every file: package version and source digest, Python, NumPy and
+    BLAS versions, UTC time."""
     return {
         "package_version": package_version(),
         "source_hash": source_hash(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "blas": blas_info(),
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **fields,
     }
@@ -203,7 +213,9 @@ def concat_shards(paths: Iterable, expected_hash: str | None = None) -> pd.DataF
 
 def checkpoint_labels(checkpoints: Sequence[int], dt: float) -> list[str]:
     """The t labels of the runs-table columns: intervals x dt, as in the paper (500 -> 0.015)."""
-    return [f"{int(c) * float(dt):g}" for c in checkpoints]
+    from .ensemble import checkpoint_labels as labels
+
+    return labels(checkpoints, dt)
 
 
 def _n_params(runs: pd.DataFrame) -> int:

@@ -11,8 +11,8 @@ factor) x (per-batch monomial):
     flow: hidden w_j S[e p_j ; x_i], W32 S[e a_j], b2 S[e]
 
 (times -2/B), where S[F ; g] = sum_s F_s g(x_s), p = sigma', q = sigma'', a = sigma(d),
-e = a2 - y, w = W32, and x_{N1} = 1 carries b1. The batch sums for all runs are three
-BLAS calls with the monomials as the small operand; weights and sums are then gathered
+e = a2 - y, w = W32, and x_{N1} = 1 carries b1. The batch sums for all runs are two
+BLAS calls with the monomials as the small operand and one NumPy sum; weights and sums are then gathered
 into the P x P Jacobian by precomputed index maps. Per-sample arrays are laid out
 (sample, factor, run), runs last and contiguous.
 
@@ -76,8 +76,8 @@ class SharedBatchKernel:
         rowA = lambda mono, f: mono * nA + f  # noqa: E731
         rowB = lambda i, f: nmono * nA + i * nB + f  # noqa: E731
         rowC = lambda f: nmono * nA + nx * nB + f  # noqa: E731
-        self.nS = nmono * nA + nx * nB + self.nC + 2
-        ROW_BATCH, ROW_ZERO = self.nS - 2, self.nS - 1
+        self.nS = nmono * nA + nx * nB + self.nC + 1
+        ROW_BATCH = self.nS - 1  # the constant B: the b2-b2 entry
         # weights V (times -2 dt / B): 1, w_j, w_j w_l
         V_one, V_w = 0, lambda j: 1 + j  # noqa: E731
         V_ww = lambda j, l: 1 + N2 + jl_of[(j, l)]  # noqa: E731
@@ -171,8 +171,7 @@ class SharedBatchKernel:
         q = np.empty((B, N2, R)) if self.curved else None
         tmp = np.empty((B, R))
         S = np.empty((self.nS, R))
-        S[-2] = B
-        S[-1] = 0.0
+        S[-1] = B
         c = -2.0 / B * self.dt  # every entry of dt J and dt f carries -2/B
         V = np.empty((self.nV, R))
         V[0] = c

@@ -1,7 +1,13 @@
 """Task data, initial states and the mini-batch schedule: everything a run draws at random.
 
 Every random draw is a pure function of a seed, so that any run can be replayed outside
-the project from (data seed, run seed, batch seed) alone.
+the project from (data seed, run seed, batch seed) alone. Each use has its own stream:
+numpy.random.default_rng([*seed, TAG]) with a non-zero tag as the last word (NumPy's
+SeedSequence ignores trailing zeros, so [b, 0] would be the same stream as [b]):
+
+    data set          default_rng([data_seed, DATA_STREAM])
+    initial state     default_rng([run_seed, INIT_STREAM])
+    batch order       default_rng([*batch_seed, epoch, BATCH_STREAM])
 """
 from __future__ import annotations
 
@@ -12,21 +18,26 @@ import numpy as np
 from .network import Shape
 
 
+DATA_STREAM, INIT_STREAM, BATCH_STREAM = 0xDA7A, 0x5EED, 0xBA7C
+
 TARGETS = {
     # The regression task of Sec. IV: y = 10 x1 - 2 x2^2.
     "paper": lambda X: 10.0 * X[:, 0] - 2.0 * X[:, 1] ** 2,
 }
 
 
-def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inputs: int = 2):
+def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inputs: int = 2,
+              n_outputs: int = 1):
     """The regression data set: X (n, N1) with x ~ N(0, I), y (n, 1) = target(X)."""
+    if n_outputs != 1:
+        raise ValueError(f"data.target {target!r} has one output; the network has N3 = {n_outputs}")
     if n_samples < 1:
         raise ValueError(f"data.n_samples must be positive, got {n_samples}")
     if target not in TARGETS:
         raise ValueError(f"unknown data.target {target!r}; choose one of {sorted(TARGETS)}")
     if target == "paper" and n_inputs < 2:
         raise ValueError("the 'paper' target needs at least 2 inputs (N1 >= 2)")
-    X = np.random.default_rng(seed).standard_normal((n_samples, n_inputs))
+    X = np.random.default_rng([int(seed), DATA_STREAM]).standard_normal((n_samples, n_inputs))
     return X, TARGETS[target](X)[:, None]
 
 
@@ -34,7 +45,6 @@ def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inp
 # Initialization.
 
 INITS = ("he", "wide")
-_INIT_STREAM = 0x5EED  # separates the initial-state stream from other uses of a run seed
 
 
 def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0) -> np.ndarray:
@@ -47,7 +57,7 @@ def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0) -> n
     """
     s = Shape.of(shape)
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-    z = np.stack([np.random.default_rng([int(seed), _INIT_STREAM]).standard_normal(s.P) for seed in seeds])
+    z = np.stack([np.random.default_rng([int(seed), INIT_STREAM]).standard_normal(s.P) for seed in seeds])
     if init == "he":
         scale = np.zeros(s.P)
         scale[: s.off_W32] = np.sqrt(2.0 / s.N1)
@@ -69,7 +79,7 @@ BATCH_MODES = ("shared", "per_run")
 
 @lru_cache(maxsize=64)
 def _epoch_permutation(seed: tuple, epoch: int, n_samples: int) -> np.ndarray:
-    perm = np.random.default_rng([*seed, epoch]).permutation(n_samples)
+    perm = np.random.default_rng([*seed, epoch, BATCH_STREAM]).permutation(n_samples)
     perm.setflags(write=False)
     return perm
 
@@ -85,7 +95,7 @@ def batch_indices(batch_seed, start_step: int, n_steps: int, n_samples: int, bat
     """Sample indices of the batches of steps start_step .. start_step + n_steps - 1.
 
     The data are visited in epochs, each a fresh permutation drawn from
-    default_rng([*batch_seed, epoch]); step n takes positions n*B .. n*B + B - 1 of the
+    default_rng([*batch_seed, epoch, BATCH_STREAM]); step n takes positions n*B .. n*B + B - 1 of the
     concatenated permutations, so batches wrap across epoch boundaries and an epoch is
     n_samples / B steps (31.25 for the paper). `batch_seed` is an int (the shared schedule)
     or a tuple of ints (per-run schedules use (batch_seed, run_seed)).

@@ -4,15 +4,17 @@ from __future__ import annotations
 import numpy as np
 
 from . import lyapunov as ly
-from .ensemble import EngineConfig, Ensemble
-from .schedule import initial_state, make_task
+from .ensemble import EngineConfig, Ensemble, setting_inputs
 
 
 def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = False, progress=None):
     """Train one run of a pipeline config and record every interval.
 
-    Row m describes interval m + 1 (steps m k .. (m + 1) k - 1): t = m d tau and step = m k
-    at its start, the state theta_1..theta_P (paper's layout) and the full-data loss at its
+    Row m describes interval m + 1 (steps m k .. (m + 1) k - 1; column `interval` = m + 1,
+    so the FTLEs of the runs table's checkpoint c are those of the row with interval == c,
+    while its state and loss, recorded at an interval's start, are in the row with
+    interval == c + 1): t = m d tau (steps x dt; the runs table labels checkpoints by
+    intervals x dt instead, the paper's convention) and step = m k at its start, the state theta_1..theta_P (paper's layout) and the full-data loss at its
     start, the batch cost of its first step, the local FTLEs ftle_1..ftle_P of the
     interval and, with clv, |cos| of every CLV pair (cos_i_j) of the past-only estimate
     known at the interval's end (it estimates the CLVs W intervals earlier; NaN for the
@@ -21,9 +23,7 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
     import pandas as pd
 
     c = EngineConfig.from_config(cfg, activation)
-    data = cfg["data"]
-    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], c.shape.N1)
-    theta0 = initial_state([seed], c.shape, init, float(cfg["init"]["wide_scale"]))
+    X, y, theta0 = setting_inputs(cfg, c, init, [seed])
     ens = Ensemble(c, theta0, X, y, seeds=[seed])
     P, W, M = c.shape.P, c.clv_window, c.n_intervals
     pairs = ly.pair_labels(P)
@@ -47,7 +47,8 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
                 cos[m] = np.abs(ly.clv_cosines(ly.backward_iteration(np.stack(ring))))
         if progress is not None:
             progress(ens.step, c.n_steps, 1)
-    cols = {"t": np.arange(rows) * c.tau, "step": np.arange(rows) * c.steps_per_interval}
+    cols = {"interval": np.arange(1, rows + 1), "t": np.arange(rows) * c.tau,
+            "step": np.arange(rows) * c.steps_per_interval}
     cols.update({f"theta_{p + 1}": theta[:rows, p] for p in range(P)})
     cols["batch_loss"] = batch[:rows]
     cols["loss"] = full[:rows]

@@ -129,6 +129,8 @@ def _cross_field_problems(cfg) -> list[str]:
         problems.append(f"lyapunov.checkpoints: must be increasing, got {ly['checkpoints']}")
     if cfg["data"]["target"] == "paper" and cfg["network"]["shape"][0] < 2:
         problems.append("network.shape: the 'paper' target y = 10 x1 - 2 x2^2 needs N1 >= 2 inputs")
+    if cfg["data"]["target"] == "paper" and cfg["network"]["shape"][2] != 1:
+        problems.append("network.shape: the 'paper' target has one output; N3 must be 1")
     configured = {f"{a}_{i}" for a in st["activations"] for i in st["inits"]}
     for key in st.get("runs_per_setting", {}):
         if key not in configured:
