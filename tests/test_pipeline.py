@@ -205,8 +205,11 @@ def test_smoke_end_to_end_slurm(request, tmp_path):
                      "--latency-wait", 5, "--slurm-keep-successful-logs", timeout=420)
     text = proc.stdout + proc.stderr
     ids = re.findall(r"submitted with SLURM jobid (\d+)", text)
-    assert len(ids) == 8, f"expected the 8 simulate jobs to go through SLURM:\n{text[-3000:]}"
-    assert "localrule aggregate" in text and "localrule data" in text
+    # the 8 simulate jobs and predict (heavy at scale) are batch jobs; the cheap rules run locally
+    assert len(ids) == 9, f"expected the 8 simulate jobs and predict to go through SLURM:\n{text[-3000:]}"
+    assert re.search(r"^rule predict:", text, flags=re.M) and len(re.findall(r"^rule simulate:", text, flags=re.M)) == 8
+    for rule in ("data", "aggregate", "figures_runs", "figures_prediction", "restart_policy", "paper_comparison"):
+        assert f"localrule {rule}:" in text, rule
     known = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i"], capture_output=True, text=True).stdout.split()
     logs = {p.stem for p in (tmp_path / ".snakemake" / "slurm_logs").rglob("*.log")}
     for job in ids:
@@ -298,6 +301,30 @@ def test_numeric_change_reruns_every_shard_but_not_the_data(copied_run):
     jobs = planned(dry_run(copied_run, smoke_config(training={"batch_seed": 1})))
     assert sorted(jobs["simulate"]) == expected_shards([(0, 2), (3, 5)])
     assert sorted(jobs) == with_downstream("aggregate", "simulate")
+
+
+def test_smoke_produces_every_result_and_the_report(copied_run):
+    """Downstream of the tables: AUCs, Table I, every figure, the comparison, the report."""
+    from weightdyn.figures import FIGURES
+
+    res = copied_run / "results"
+    auc = pd.read_parquet(res / "tables" / "auc.parquet")
+    for col in ["event", "activation", "predictor", "t", "auc", "n_train", "n_test", "positives"]:
+        assert col in auc.columns, col
+    assert set(auc["event"]) == {"low", "high"} and len(auc) > 0
+    assert not auc.duplicated(["event", "activation", "predictor", "t"]).any()
+    table1 = (res / "tables" / "table1.md").read_text()
+    assert "C(t)" in table1 and "SVM" in table1
+    for name in FIGURES:
+        for ext in ("png", "pdf"):
+            assert (res / "figures" / f"{name}.{ext}").stat().st_size > 1000, name
+    assert "| " in (res / "paper_comparison.md").read_text()
+    assert (res / "tables" / "restart_policy.csv").stat().st_size > 0
+
+    snakemake(copied_run, smoke_config(), "--report", "results/report.html", timeout=300)
+    html = (res / "report.html").read_text(errors="replace")
+    for name in ("fig03_final_loss_he", "fig15_roc_curves", "Table I"):
+        assert name in html, name
 
 
 # ----------------------------------------------------------------------------------
