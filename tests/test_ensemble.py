@@ -222,3 +222,7 @@ def test_task_and_initialization():
     np.testing.assert_allclose(he[:, :6].std(axis=0), 1.0, rtol=0.05)  # sqrt(2 / fan_in) = 1 for 2-2-1
     np.testing.assert_allclose(wide.std(axis=0), 20.0, rtol=0.05)
     np.testing.assert_array_equal(initial_state([5], (2, 2, 1), "he")[0], he[5])
+    he_b = initial_state(np.arange(4000), (3, 2, 1), "he", he_biases="normal")
+    np.testing.assert_allclose(he_b.std(axis=0), np.sqrt(2 / np.array([3] * 6 + [2] * 2 + [3] * 2 + [2])), rtol=0.05)
+    with pytest.raises(ValueError, match="he_biases"):
+        initial_state([1], (2, 2, 1), "he", he_biases="uniform")

@@ -375,4 +375,5 @@ def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds):
     """The task data (X, y) and the initial states (R, P) of runs `seeds` of a config."""
     data, s = cfg["data"], config.shape
     X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], s.N1, s.N3)
-    return X, y, initial_state(seeds, s, init, float(cfg["init"]["wide_scale"]))
+    init_cfg = cfg["init"]
+    return X, y, initial_state(seeds, s, init, float(init_cfg["wide_scale"]), init_cfg.get("he_biases", "zero"))

@@ -47,10 +47,12 @@ def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inp
 INITS = ("he", "wide")
 
 
-def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0) -> np.ndarray:
+def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0, he_biases: str = "zero") -> np.ndarray:
     """Initial states (R, P) for run seeds, in the paper's layout.
 
-    'he': weights N(0, 2 / fan_in) (W21: fan_in = N1, W32: fan_in = N2), zero biases.
+    'he': weights N(0, 2 / fan_in) (W21: fan_in = N1, W32: fan_in = N2); biases zero, or
+    with he_biases='normal' drawn like the weights of their layer (b1: N(0, 2 / N1),
+    b2: N(0, 2 / N2)).
     'wide': every weight and bias N(0, wide_scale^2).
     Both scale the same standard-normal draw of the run seed, so a run's He and wide
     initial states differ only in scale.
@@ -62,6 +64,11 @@ def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0) -> n
         scale = np.zeros(s.P)
         scale[: s.off_W32] = np.sqrt(2.0 / s.N1)
         scale[s.off_W32 : s.off_b1] = np.sqrt(2.0 / s.N2)
+        if he_biases == "normal":
+            scale[s.off_b1 : s.off_b2] = np.sqrt(2.0 / s.N1)
+            scale[s.off_b2 :] = np.sqrt(2.0 / s.N2)
+        elif he_biases != "zero":
+            raise ValueError(f"init.he_biases must be 'zero' or 'normal', got {he_biases!r}")
     elif init == "wide":
         if not wide_scale > 0:
             raise ValueError(f"init.wide_scale must be positive, got {wide_scale}")
