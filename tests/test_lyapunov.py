@@ -1,7 +1,8 @@
 """Tests of the general Lyapunov API (weightdyn.lyapunov) on systems with known answers.
 
-Reference values: /work/shared/reading-the-paper.md, "Reference values for testing the
-Lyapunov code on known systems". Ensembles of initial conditions run along the leading
+Reference values: Henon (a = 1.4, b = 0.3) 0.41922, -1.62319; Lorenz (10, 28, 8/3)
+0.9056, 0, -14.5722 (sum -13.6667); the linear map [[2, 1], [0, 0.5]] with exponents
++-ln 2 and CLVs equal to its eigenvectors. Ensembles of initial conditions run along the leading
 axis, so one call gives many independent trajectories and the spread across members gives
 the statistical error of each estimate. All randomness is seeded, so every number below is
 reproducible; the statistical errors quoted in comments were measured with these seeds.
