@@ -222,6 +222,12 @@ def test_task_and_initialization():
     np.testing.assert_allclose(he[:, :6].std(axis=0), 1.0, rtol=0.05)  # sqrt(2 / fan_in) = 1 for 2-2-1
     np.testing.assert_allclose(wide.std(axis=0), 20.0, rtol=0.05)
     np.testing.assert_array_equal(initial_state([5], (2, 2, 1), "he")[0], he[5])
+    # the recipes of README.md, for replaying runs outside the project
+    z = np.random.default_rng([5, 0x5EED]).standard_normal(9)
+    np.testing.assert_array_equal(wide[5], 20.0 * z)
+    np.testing.assert_array_equal(X, np.random.default_rng([0, 0xDA7A]).standard_normal((1000, 2)))
+    np.testing.assert_array_equal(batch_indices(3, 0, 31, 1000, 32).ravel(),
+                                  np.random.default_rng([3, 0, 0xBA7C]).permutation(1000)[:992])
     he_b = initial_state(np.arange(4000), (3, 2, 1), "he", he_biases="normal")
     np.testing.assert_allclose(he_b.std(axis=0), np.sqrt(2 / np.array([3] * 6 + [2] * 2 + [3] * 2 + [2])), rtol=0.05)
     with pytest.raises(ValueError, match="he_biases"):
