@@ -195,14 +195,20 @@ def fig_final_loss(runs: pd.DataFrame, init: str, pcfg: PredictConfig | None = N
 # ----------------------------------------------------------------------------------
 # Figs. 5, 6: distributions of Lyapunov exponents.
 
-def fig_le_distributions(runs: pd.DataFrame, init: str) -> Figure:
-    """Figs. 5 (He) and 6 (wide): the density of every exponent l_q, one 3x3 block per activation."""
+def _exponent_panels(runs: pd.DataFrame, init: str):
+    """A figure with one subfigure per activation, each to hold a grid of P panels (one per
+    exponent): (fig, subfigures, activations, P, rows, columns)."""
     acts = activations_of(runs, init) or ["relu"]
     P = max(n_exponents(runs), 1)
     ncol = int(np.ceil(np.sqrt(P)))
     nrow = int(np.ceil(P / ncol))
     fig = Figure(figsize=(5.5 * len(acts), 2.0 * nrow + 1.0))  # fixed grid: fast with many panels
-    subfigs = np.atleast_1d(fig.subfigures(1, len(acts)))
+    return fig, np.atleast_1d(fig.subfigures(1, len(acts))), acts, P, nrow, ncol
+
+
+def fig_le_distributions(runs: pd.DataFrame, init: str) -> Figure:
+    """Figs. 5 (He) and 6 (wide): the density of every exponent l_q, one 3x3 block per activation."""
+    fig, subfigs, acts, P, nrow, ncol = _exponent_panels(runs, init)
     for k, (sf, act) in enumerate(zip(subfigs, acts)):
         sub = runs[(runs["activation"] == act) & (runs["init"] == init) & ~runs["diverged"].astype(bool)]
         axes = np.atleast_1d(sf.subplots(nrow, ncol, gridspec_kw=GRID_3X3)).ravel()
@@ -238,12 +244,7 @@ def fig_le_distributions(runs: pd.DataFrame, init: str) -> Figure:
 def fig_le_vs_loss(runs: pd.DataFrame, init: str, pcfg: PredictConfig | None = None) -> Figure:
     """Figs. 7 (He) and 14 (wide): c_f (log) against each exponent l_q, per activation."""
     pcfg = pcfg or PredictConfig()
-    acts = activations_of(runs, init) or ["relu"]
-    P = max(n_exponents(runs), 1)
-    ncol = int(np.ceil(np.sqrt(P)))
-    nrow = int(np.ceil(P / ncol))
-    fig = Figure(figsize=(5.5 * len(acts), 2.0 * nrow + 1.0))  # fixed grid: fast with many panels
-    subfigs = np.atleast_1d(fig.subfigures(1, len(acts)))
+    fig, subfigs, acts, P, nrow, ncol = _exponent_panels(runs, init)
     for k, (sf, act) in enumerate(zip(subfigs, acts)):
         sub = runs[(runs["activation"] == act) & (runs["init"] == init)]
         c, _ = _finite_loss(sub)
