@@ -5,7 +5,7 @@ Training map (one mini-batch gradient-descent step = one Euler step of Eqs. 3-6)
     theta_{n+1} = theta_n + dt * f(theta_n; batch_n),   M_n = I + dt * J(theta_n; batch_n),
 
 with J the analytic (Eqs. 8-23) or finite-difference Jacobian. Every k steps the tangent
-basis is re-orthonormalized (`lyapunov.qr_positive`); from the R-matrices come the
+basis is re-orthonormalized (`lyapunov.qr_positive_mgs`); from the R-matrices come the
 Lyapunov exponents, local and cumulative FTLEs at checkpoints, and CLV angles by
 Ginelli's method and the past-only estimate (`lyapunov.backward_iteration`), keeping
 only a ring buffer of the last W R-matrices.

@@ -569,23 +569,23 @@ class FigureSpec:
     paper: str
 
 
-FIGURES = {
-    "fig02_data": FigureSpec("fig02_data", ("task",), "Fig. 2"),
-    "fig03_final_loss_he": FigureSpec("fig03_final_loss_he", ("runs",), "Fig. 3"),
-    "fig04_final_loss_wide": FigureSpec("fig04_final_loss_wide", ("runs",), "Fig. 4"),
-    "fig05_le_distributions_he": FigureSpec("fig05_le_distributions_he", ("runs",), "Fig. 5"),
-    "fig06_le_distributions_wide": FigureSpec("fig06_le_distributions_wide", ("runs",), "Fig. 6"),
-    "fig07_le_vs_final_loss_he": FigureSpec("fig07_le_vs_final_loss_he", ("runs",), "Fig. 7"),
-    "fig08_cos_vs_final_loss_he": FigureSpec("fig08_cos_vs_final_loss_he", ("runs",), "Fig. 8"),
-    "fig09_mean_cos_vs_final_loss_he": FigureSpec("fig09_mean_cos_vs_final_loss_he", ("runs",), "Fig. 9"),
-    "fig10_auc_ftle_low": FigureSpec("fig10_auc_ftle_low", ("auc",), "Fig. 10"),
-    "fig11_auc_cos_low": FigureSpec("fig11_auc_cos_low", ("auc",), "Fig. 11"),
-    "fig12_auc_ftle_high": FigureSpec("fig12_auc_ftle_high", ("auc",), "Fig. 12"),
-    "fig13_auc_cos_high": FigureSpec("fig13_auc_cos_high", ("auc",), "Fig. 13"),
-    "fig14_le_vs_final_loss_wide": FigureSpec("fig14_le_vs_final_loss_wide", ("runs",), "Fig. 14"),
-    "fig15_roc_curves": FigureSpec("fig15_roc_curves", ("auc", "roc"), "Fig. 15"),
-    "fig16_restart_policy": FigureSpec("fig16_restart_policy", ("restart",), "none (beyond the paper)"),
-}
+FIGURES = {spec.name: spec for spec in [
+    FigureSpec("fig02_data", ("task",), "Fig. 2"),
+    FigureSpec("fig03_final_loss_he", ("runs",), "Fig. 3"),
+    FigureSpec("fig04_final_loss_wide", ("runs",), "Fig. 4"),
+    FigureSpec("fig05_le_distributions_he", ("runs",), "Fig. 5"),
+    FigureSpec("fig06_le_distributions_wide", ("runs",), "Fig. 6"),
+    FigureSpec("fig07_le_vs_final_loss_he", ("runs",), "Fig. 7"),
+    FigureSpec("fig08_cos_vs_final_loss_he", ("runs",), "Fig. 8"),
+    FigureSpec("fig09_mean_cos_vs_final_loss_he", ("runs",), "Fig. 9"),
+    FigureSpec("fig10_auc_ftle_low", ("auc",), "Fig. 10"),
+    FigureSpec("fig11_auc_cos_low", ("auc",), "Fig. 11"),
+    FigureSpec("fig12_auc_ftle_high", ("auc",), "Fig. 12"),
+    FigureSpec("fig13_auc_cos_high", ("auc",), "Fig. 13"),
+    FigureSpec("fig14_le_vs_final_loss_wide", ("runs",), "Fig. 14"),
+    FigureSpec("fig15_roc_curves", ("auc", "roc"), "Fig. 15"),
+    FigureSpec("fig16_restart_policy", ("restart",), "none (beyond the paper)"),
+]}
 
 
 def make_figure(name: str, tables: dict, pcfg: PredictConfig | None = None, fcfg: FigureConfig | None = None) -> Figure:

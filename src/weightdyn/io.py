@@ -37,6 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .ensemble import checkpoint_labels  # noqa: E402,F401  (the t labels of the table columns)
+
 METADATA_KEY = b"weightdyn"
 ID_COLUMNS = ("seed", "activation", "init")
 
@@ -210,13 +212,6 @@ def concat_shards(paths: Iterable, expected_hash: str | None = None) -> pd.DataF
 
 # ----------------------------------------------------------------------------------
 # Long tables.
-
-def checkpoint_labels(checkpoints: Sequence[int], dt: float) -> list[str]:
-    """The t labels of the runs-table columns: intervals x dt, as in the paper (500 -> 0.015)."""
-    from .ensemble import checkpoint_labels as labels
-
-    return labels(checkpoints, dt)
-
 
 def _n_params(runs: pd.DataFrame) -> int:
     P = 0
