@@ -1,26 +1,27 @@
 """Fast training-map kernel for one-output networks (N3 = 1) under the shared batch schedule.
 
 With a shared schedule every run sees the same batch, so every entry of the flow and of
-its Jacobian (Eqs. 3-23) is a per-run weight times a batch sum of (per-run, per-sample
-factor) x (per-batch monomial):
+its Jacobian (Eqs. 3-23) is a batch sum of a per-run, per-sample factor times a
+per-batch monomial. With u_j = w_j p_j (w = W32, p = sigma', a = sigma(d), q = sigma'',
+e = a2 - y, x_{N1} = 1 carrying b1) the entries are
 
-    hidden-hidden  (j,i),(l,m):  w_j w_l S[p_j p_l ; x_i x_m] + delta_jl w_j S[e q_j ; x_i x_m]
-    hidden-W32     (j,i),(l)  :  w_j S[p_j a_l ; x_i] + delta_jl S[e p_j ; x_i]
-    hidden-b2      (j,i)      :  w_j S[p_j ; x_i]
+    hidden-hidden  (j,i),(l,m):  S[u_j u_l + delta_jl e w_j q_j ; x_i x_m]
+    hidden-W32     (j,i),(l)  :  S[u_j a_l + delta_jl e p_j ; x_i]
+    hidden-b2      (j,i)      :  S[u_j ; x_i]
     W32-W32, W32-b2, b2-b2    :  S[a_j a_l], S[a_j], B
-    flow: hidden w_j S[e p_j ; x_i], W32 S[e a_j], b2 S[e]
+    flow: hidden S[e u_j ; x_i], W32 S[e a_j], b2 S[e]
 
-(times -2/B), where S[F ; g] = sum_s F_s g(x_s), p = sigma', q = sigma'', a = sigma(d),
-e = a2 - y, w = W32, and x_{N1} = 1 carries b1. The batch sums for all runs are two
-BLAS calls with the monomials as the small operand and one NumPy sum; weights and sums are then gathered
-into the P x P Jacobian by precomputed index maps. Per-sample arrays are laid out
-(sample, factor, run), runs last and contiguous.
+times -2/B, where S[F ; g] = sum_s F_s g(x_s). The per-run weights sit inside the
+factors, so every entry is a single sum. The sums of all runs are three BLAS calls per
+step, one per monomial group (x_i x_m, x_i, 1), with -2 dt / B folded into the
+monomials; their output is run-major, so one column gather forms dt J for the stacked
+9x9 tangent update. Per-sample factors are laid out (factor, sample, run): every
+elementwise operation runs on contiguous memory.
 
 The results equal `jacobian.flow_and_jacobian` to rounding. A run's bits must not depend
-on the other runs in the block: the batch sums are GEMMs whose column count is a
-multiple of RUN_ALIGN (the run axis is padded with zero states), because OpenBLAS's
-remainder kernels for other column counts round differently (tests/test_ensemble.py
-checks this on the machine at hand).
+on the other runs in the block: the run axis is padded to a multiple of RUN_ALIGN with
+zero states, because OpenBLAS's remainder kernels for other sizes round differently
+(tests/test_ensemble.py checks this on the machine at hand).
 """
 from __future__ import annotations
 
@@ -49,95 +50,70 @@ class SharedBatchKernel:
 
     # -- index maps ------------------------------------------------------------------
     def _build_maps(self):
+        """Factor slots, the columns of the sums S (R, nS) and where J and f read them."""
         s = self.s
         N2, nx, P = s.N2, s.N1 + 1, s.P
         hidden, w32 = layout_indices(s)
-        self.hidden_T = np.ascontiguousarray(hidden.T)  # (nx, N2): rows of the forward GEMM
+        self.hidden_flat = np.ascontiguousarray(hidden.reshape(-1))  # (j, i) -> layout index
         self.w_idx = np.ascontiguousarray(w32[0])  # W32[0, j]
         self.b2_idx = s.off_b2
-        jl = [(j, l) for j in range(N2) for l in range(j, N2)]
-        im = [(i, m) for i in range(nx) for m in range(i, nx)]
-        self.pairs_jl, self.pairs_im = np.array(jl), np.array(im)
-        sym = lambda pairs: {**{p: n for n, p in enumerate(pairs)}, **{p[::-1]: n for n, p in enumerate(pairs)}}  # noqa: E731
-        jl_of, im_of = sym(jl), sym(im)
+        # unit pairs j <= l, the diagonal ones first (their slots are contiguous)
+        self.pairs_jl = np.array([(j, j) for j in range(N2)] + [(j, l) for j in range(N2) for l in range(j + 1, N2)])
+        self.pairs_im = np.array([(i, m) for i in range(nx) for m in range(i, nx)])
+        nJL, nmono = len(self.pairs_jl), len(self.pairs_im)
+        jl_of = {tuple(p): n for n, p in enumerate(self.pairs_jl)}
+        jl_of.update({p[::-1]: n for p, n in list(jl_of.items())})
+        im_of = {tuple(p): n for n, p in enumerate(self.pairs_im)}
+        im_of.update({p[::-1]: n for p, n in list(im_of.items())})
 
-        # factor slots (rows of S): group A against x_i x_m, B against x_i, C summed.
-        nJL = len(jl)
-        self.jl_index = np.zeros((N2, N2), dtype=np.intp)
-        for (j, l), n in jl_of.items():
-            self.jl_index[j, l] = n
-        sl = dict(A_pp=0, A_eq=nJL, B_pa=0, B_ep=N2 * N2, B_p=N2 * N2 + N2,
-                  C_aa=0, C_a=nJL, C_ea=nJL + N2, C_e=nJL + 2 * N2, C_ee=nJL + 2 * N2 + 1)
-        self.slots = sl
-        self.nA = nJL + (N2 if self.curved else 0)
+        # factor slots: group A against x_i x_m, B against x_i, C summed
+        self.nA = nJL  # H_jl
+        self.G, self.U, self.F = 0, N2 * N2, N2 * N2 + N2  # G_jl = j N2 + l, U_j, F_j
         self.nB = N2 * N2 + 2 * N2
-        self.nC = nJL + 2 * N2 + 2
-        nA, nB, nmono = self.nA, self.nB, len(im)
-        rowA = lambda mono, f: mono * nA + f  # noqa: E731
-        rowB = lambda i, f: nmono * nA + i * nB + f  # noqa: E731
-        rowC = lambda f: nmono * nA + nx * nB + f  # noqa: E731
-        self.nS = nmono * nA + nx * nB + self.nC + 1
-        ROW_BATCH = self.nS - 1  # the constant B: the b2-b2 entry
-        # weights V (times -2 dt / B): 1, w_j, w_j w_l
-        V_one, V_w = 0, lambda j: 1 + j  # noqa: E731
-        V_ww = lambda j, l: 1 + N2 + jl_of[(j, l)]  # noqa: E731
-        self.nV = 1 + N2 + nJL
+        self.AA, self.Ca, self.Cea, self.Ce = 0, nJL, nJL + N2, nJL + 2 * N2  # a_j a_l, a_j, e a_j, e
+        self.nC = nJL + 2 * N2 + 1
+        offB = self.nA * nmono
+        offC = offB + self.nB * nx
+        self.col_batch = offC + self.nC  # the constant B: the b2-b2 entry
+        self.nS = self.col_batch + 1
+        self.blocks = ((0, self.nA, nmono), (offB, self.nB, nx), (offC, self.nC, 1))
+        plain = lambda slot: offC + slot  # noqa: E731
 
-        def param(p):
-            """('h', j, i) | ('w', j) | ('b2',) for a layout index."""
-            for j in range(N2):
-                for i in range(nx):
-                    if hidden[j, i] == p:
-                        return ("h", j, i)
-                if w32[0, j] == p:
-                    return ("w", j)
-            return ("b2",)
-
-        def terms(pa, pb):
-            """[(weight row, sum row), ...] of the Jacobian entry (pa, pb)."""
+        def column(pa, pb):
+            """The column of S holding the Jacobian entry (pa, pb)."""
+            kind = {int(hidden[j, i]): ("h", j, i) for j in range(N2) for i in range(nx)}
+            kind.update({int(w32[0, j]): ("w", j) for j in range(N2)})
+            kind[s.off_b2] = ("b2",)
             order = {"h": 0, "w": 1, "b2": 2}
-            a, b = sorted((param(pa), param(pb)), key=lambda t: order[t[0]])
+            a, b = sorted((kind[pa], kind[pb]), key=lambda t: order[t[0]])
             if a[0] == "h" and b[0] == "h":
-                (_, j, i), (_, l, m) = a, b
-                out = [(V_ww(j, l), rowA(im_of[(i, m)], sl["A_pp"] + jl_of[(j, l)]))]
-                if j == l and self.curved:
-                    out.append((V_w(j), rowA(im_of[(i, m)], sl["A_eq"] + j)))
-                return out
+                return jl_of[(a[1], b[1])] * nmono + im_of[(a[2], b[2])]
             if a[0] == "h" and b[0] == "w":
-                (_, j, i), (_, l) = a, b
-                out = [(V_w(j), rowB(i, sl["B_pa"] + j * N2 + l))]
-                if j == l:
-                    out.append((V_one, rowB(i, sl["B_ep"] + j)))
-                return out
+                return offB + (self.G + a[1] * N2 + b[1]) * nx + a[2]
             if a[0] == "h":
-                _, j, i = a
-                return [(V_w(j), rowB(i, sl["B_p"] + j))]
+                return offB + (self.U + a[1]) * nx + a[2]
             if a[0] == "w" and b[0] == "w":
-                return [(V_one, rowC(sl["C_aa"] + jl_of[(a[1], b[1])]))]
+                return plain(self.AA + jl_of[(a[1], b[1])])
             if a[0] == "w":
-                return [(V_one, rowC(sl["C_a"] + a[1]))]
-            return [(V_one, ROW_BATCH)]
+                return plain(self.Ca + a[1])
+            return self.col_batch
 
-        upper = [(pa, pb) for pa in range(P) for pb in range(pa, P)]
-        entry = [terms(pa, pb) for pa, pb in upper]
-        self.v1 = np.array([t[0][0] for t in entry], dtype=np.intp)
-        self.m1 = np.array([t[0][1] for t in entry], dtype=np.intp)
-        self.two = np.array([n for n, t in enumerate(entry) if len(t) == 2], dtype=np.intp)
-        self.v2 = np.array([entry[n][1][0] for n in self.two], dtype=np.intp)
-        self.m2 = np.array([entry[n][1][1] for n in self.two], dtype=np.intp)
-        position = {pair: n for n, pair in enumerate(upper)}
-        self.full_from_upper = np.array([position[min(pa, pb), max(pa, pb)] for pa in range(P) for pb in range(P)],
-                                        dtype=np.intp)
-        vf, mf = np.empty(P, dtype=np.intp), np.empty(P, dtype=np.intp)
-        for p in range(P):
-            kind = param(p)
-            if kind[0] == "h":
-                vf[p], mf[p] = V_w(kind[1]), rowB(kind[2], sl["B_ep"] + kind[1])
-            elif kind[0] == "w":
-                vf[p], mf[p] = V_one, rowC(sl["C_ea"] + kind[1])
-            else:
-                vf[p], mf[p] = V_one, rowC(sl["C_e"])
-        self.vf, self.mf = vf, mf
+        self.col_J = np.array([column(pa, pb) for pa in range(P) for pb in range(P)], dtype=np.intp)
+        col_f = np.empty(P, dtype=np.intp)
+        for j in range(N2):
+            for i in range(nx):
+                col_f[hidden[j, i]] = offB + (self.F + j) * nx + i
+            col_f[w32[0, j]] = plain(self.Cea + j)
+        col_f[s.off_b2] = plain(self.Ce)
+        self.col_f = col_f
+
+    def _monomials(self, idx: np.ndarray):
+        """The batch inputs (k, B, nx) and the right operands of the three sums, scaled by
+        -2 dt / B: x_i x_m (k, B, nmono), x_i (k, B, nx) and 1 (k, B, 1)."""
+        c = -2.0 * self.dt / idx.shape[1]
+        Xb = self.X[idx]
+        mono = c * (Xb[:, :, self.pairs_im[:, 0]] * Xb[:, :, self.pairs_im[:, 1]])
+        return Xb, (mono, c * Xb, np.full(idx.shape + (1,), c))
 
     # -- the interval ----------------------------------------------------------------
     def run_interval(self, theta: np.ndarray, Q: np.ndarray, idx: np.ndarray, threshold: float):
@@ -146,75 +122,69 @@ class SharedBatchKernel:
         Returns (batch cost at the first step (R,), index of the first step at which a run
         left the finite region |theta| <= threshold, -1 if none (R,)).
         """
-        s, sl = self.s, self.slots
+        N2, nx = self.s.N2, self.s.N1 + 1
         R_true, P = theta.shape
         R = -(-R_true // RUN_ALIGN) * RUN_ALIGN
-        N2, nx = s.N2, s.N1 + 1
         B = idx.shape[1]
-        Xb = self.X[idx]  # (k, B, nx)
+        Xb, monomials = self._monomials(idx)
         yb = self.y[idx][:, :, None]  # (k, B, 1)
-        xt = np.ascontiguousarray(Xb.swapaxes(1, 2))  # (k, nx, B)
-        mono = np.ascontiguousarray((Xb[:, :, self.pairs_im[:, 0]] * Xb[:, :, self.pairs_im[:, 1]]).swapaxes(1, 2))
-        nmono = mono.shape[1]
-        jl = self.pairs_jl
-        rA, rB = nmono * self.nA, nmono * self.nA + nx * self.nB
 
-        thT = np.zeros((P, R))  # (P, R), runs padded with zero states
-        thT[:, :R_true] = theta.T
-        d = np.empty((B, N2, R))
-        PhiA = np.empty((B, self.nA, R))
-        PhiB = np.empty((B, self.nB, R))
-        PhiC = np.empty((B, self.nC, R))
-        p = PhiB[:, sl["B_p"] : sl["B_p"] + N2]  # sigma' and sigma are factors themselves
-        a = PhiC[:, sl["C_a"] : sl["C_a"] + N2]
-        e = PhiC[:, sl["C_e"]]
-        q = np.empty((B, N2, R)) if self.curved else None
+        th = np.zeros((R, P))  # runs padded with zero states
+        th[:R_true] = theta
+        d = np.empty((N2, B, R))
+        p = np.empty((N2, B, R))
+        q = np.empty((N2, B, R)) if self.curved else None
+        PhiA = np.empty((self.nA, B, R))
+        PhiB = np.empty((self.nB, B, R))
+        PhiC = np.empty((self.nC, B, R))
+        a = PhiC[self.Ca : self.Ca + N2]  # sigma, u and e are factors themselves
+        u = PhiB[self.U : self.U + N2]
+        e = PhiC[self.Ce]
+        G = PhiB[self.G : self.G + N2 * N2]
+        G_diag = G[:: N2 + 1]  # G_jj
         tmp = np.empty((B, R))
-        S = np.empty((self.nS, R))
-        S[-1] = B
-        c = -2.0 / B * self.dt  # every entry of dt J and dt f carries -2/B
-        V = np.empty((self.nV, R))
-        V[0] = c
-        JQ = np.empty_like(Q)
+        S = np.empty((R, self.nS))
+        S[:, self.col_batch] = -2.0 * self.dt  # dt J of b2-b2: -2/B times B samples
+        outs = [S[:, o : o + n * w].reshape(R, n, w).transpose(1, 0, 2) for o, n, w in self.blocks]
+        factors = [Phi.transpose(0, 2, 1) for Phi in (PhiA, PhiB, PhiC)]  # (F, R, B) views
         Jr = np.empty((R_true, P * P))
+        JQ = np.empty_like(Q)
         first_bad = np.full(R_true, -1, dtype=np.int64)
         cost0 = None
         for n in range(len(idx)):
-            A = thT[self.hidden_T].reshape(nx, N2 * R)
-            np.matmul(Xb[n], A, out=d.reshape(B, N2 * R))  # pre-activations
+            A = th[:, self.hidden_flat].reshape(R, N2, nx).transpose(1, 2, 0)  # (N2, nx, R)
+            np.matmul(Xb[n], A, out=d)  # pre-activations
             self.sigma(d, a, p, q)
-            w = thT[self.w_idx]  # (N2, R)
-            np.multiply(a[:, 0], w[0], out=e)
+            w = np.ascontiguousarray(th[:, self.w_idx].T)  # (N2, R)
+            np.multiply(p, w[:, None, :], out=u)
+            np.multiply(a[0], w[0], out=e)
             for j in range(1, N2):
-                np.multiply(a[:, j], w[j], out=tmp)
+                np.multiply(a[j], w[j], out=tmp)
                 e += tmp
-            e += thT[self.b2_idx]
+            e += th[:, self.b2_idx]
             e -= yb[n]  # a2 - y
-            for j, l in jl:
-                np.multiply(p[:, j], p[:, l], out=PhiA[:, sl["A_pp"] + self.jl_index[j, l]])
-                np.multiply(a[:, j], a[:, l], out=PhiC[:, sl["C_aa"] + self.jl_index[j, l]])
-            for j in range(N2):
-                if q is not None:
-                    np.multiply(e, q[:, j], out=PhiA[:, sl["A_eq"] + j])
-                np.multiply(p[:, j, None], a, out=PhiB[:, sl["B_pa"] + j * N2 : sl["B_pa"] + (j + 1) * N2])
-            np.multiply(e[:, None], p, out=PhiB[:, sl["B_ep"] : sl["B_ep"] + N2])
-            np.multiply(e[:, None], a, out=PhiC[:, sl["C_ea"] : sl["C_ea"] + N2])
-            np.multiply(e, e, out=PhiC[:, sl["C_ee"]])
-            np.matmul(mono[n], PhiA.reshape(B, self.nA * R), out=S[:rA].reshape(nmono, self.nA * R))
-            np.matmul(xt[n], PhiB.reshape(B, self.nB * R), out=S[rA:rB].reshape(nx, self.nB * R))
-            np.add.reduce(PhiC, axis=0, out=S[rB : rB + self.nC])
             if cost0 is None:
-                cost0 = S[rB + sl["C_ee"], :R_true] / B
-            np.multiply(w, c, out=V[1 : 1 + N2])
-            np.multiply(V[1 + jl[:, 0]], w[jl[:, 1]], out=V[1 + N2 :])
-            Ju = V[self.v1] * S[self.m1]  # the upper triangle of dt J, (P(P+1)/2, R)
-            Ju[self.two] += V[self.v2] * S[self.m2]
-            np.copyto(Jr, Ju[:, :R_true].T[:, self.full_from_upper])
+                cost0 = np.einsum("br,br->r", e[:, :R_true], e[:, :R_true]) / B
+            for n_jl, (j, l) in enumerate(self.pairs_jl):
+                np.multiply(u[j], u[l], out=PhiA[n_jl])
+                np.multiply(a[j], a[l], out=PhiC[self.AA + n_jl])
+            if q is not None:  # H_jj += e w_j q_j
+                q *= w[:, None, :]
+                q *= e
+                PhiA[:N2] += q
+            np.multiply(u[:, None], a[None, :], out=G.reshape(N2, N2, B, R))
+            np.multiply(e, p, out=p)  # p is spent: e p_j
+            G_diag += p
+            np.multiply(e, u, out=PhiB[self.F : self.F + N2])
+            np.multiply(e, a, out=PhiC[self.Cea : self.Cea + N2])
+            for Phi, g, out in zip(factors, monomials, outs):
+                np.matmul(Phi, g[n], out=out)
+            np.take(S[:R_true], self.col_J, axis=1, out=Jr)  # dt J, run-major
             np.matmul(Jr.reshape(R_true, P, P), Q, out=JQ)
             Q += JQ
-            flow = V[self.vf] * S[self.mf]  # dt f
-            thT += flow
-            size = np.abs(thT[:, :R_true]).max(axis=0)
-            first_bad[(first_bad < 0) & ~(size <= threshold)] = n
-        theta[:] = thT[:, :R_true].T
+            th += S[:, self.col_f]  # dt f
+            live = th[:R_true]
+            if not -threshold <= live.min() <= live.max() <= threshold:  # NaN fails too
+                first_bad[(first_bad < 0) & ~(np.abs(live).max(axis=1) <= threshold)] = n
+        theta[:] = th[:R_true]
         return cost0, first_bad

@@ -101,8 +101,8 @@ def pack(W21, W32, b1, b2) -> np.ndarray:
 
 
 def _relu(d, a, p, q):
-    np.maximum(d, 0.0, out=a)
-    np.sign(a, out=p)  # 1 where d > 0, else 0 (sigma'(0) = 0)
+    np.greater(d, 0.0, out=p, casting="unsafe")  # 1 where d > 0, else 0 (sigma'(0) = 0)
+    np.multiply(d, p, out=a)
     if q is not None:
         q.fill(0.0)
 
