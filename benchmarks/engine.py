@@ -5,15 +5,20 @@ the timing covers everything `weightdyn.ensemble.integrate` does (batches, flow,
 Jacobian, tangent propagation, QR every k steps, FTLE/CLV bookkeeping and full-data
 losses at checkpoints).
 
-    python benchmarks/engine.py            # ensembles of 1, 64, 512, 4096 runs
+    python benchmarks/engine.py            # ensembles of 1, 64, 256, 512, 4096 runs
     python benchmarks/engine.py --quick    # under a minute
     python benchmarks/engine.py --sizes 256 1024 --activation tanh
+    python benchmarks/engine.py --jobs 2   # also: throughput of 2 processes side by side
 
+Before the last line the fast kernel is timed beside the straightforward vectorised
+NumPy step (`jacobian.flow_and_jacobian` for all runs, then the stacked 9x9 product),
+on the same runs and batches, alternating, so the ratio holds on a busy machine.
 The last line reads `best_us_per_run_step=<value> ensemble=<runs>`.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import sys
@@ -24,7 +29,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from weightdyn.ensemble import EngineConfig, integrate  # noqa: E402
+from weightdyn.ensemble import EngineConfig, Ensemble, integrate  # noqa: E402
 from weightdyn.schedule import initial_state, make_task  # noqa: E402
 
 PAPER_RUN_STEPS = 16_000 * 36_667 * 20
@@ -51,16 +56,58 @@ def measure(runs: int, activation: str, init: str, min_seconds: float, X, y) -> 
     return float(np.median(times)) / (runs * config.n_steps) * 1e6, config.n_steps
 
 
+def timed_integrate(runs: int, activation: str, init: str, intervals: int) -> float:
+    """Seconds of one integrate() of `runs` runs over `intervals` intervals."""
+    X, y = make_task()
+    config = EngineConfig(activation=activation, n_intervals=intervals, clv_window=10,
+                          checkpoints=(10, intervals // 2, intervals - 10))
+    theta0 = initial_state(np.arange(runs), (2, 2, 1), init)
+    start = time.perf_counter()
+    integrate(config, theta0, X, y)
+    return time.perf_counter() - start
+
+
+def parallel_throughput(jobs: int, runs: int, activation: str, init: str, intervals: int) -> float:
+    """Throughput of `jobs` processes running the same workload at once, relative to one
+    process alone (ideal: `jobs`)."""
+    task = (runs, activation, init, intervals)
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        pool.starmap(timed_integrate, [task] * jobs)  # warm-up: imports, first BLAS calls
+        alone = pool.apply(timed_integrate, task)
+        together = max(pool.starmap(timed_integrate, [task] * jobs))
+    return jobs * alone / together
+
+
+def side_by_side(runs: int, activation: str, init: str, intervals: int, X, y) -> tuple[float, float]:
+    """Best-of-three microseconds per run-step of `Ensemble.advance_interval` (steps and
+    QR) with the fast kernel and with the general vectorised path, timed alternately."""
+    theta0 = initial_state(np.arange(runs), (2, 2, 1), init)
+    config = EngineConfig(activation=activation, n_intervals=intervals, clv_window=1, checkpoints=())
+    best = {"kernel": np.inf, "general": np.inf}
+    for _ in range(3):
+        for path in best:
+            ens = Ensemble(config, theta0, X, y)
+            if path == "general":
+                ens.kernel = None
+            start = time.perf_counter()
+            for _ in range(intervals):
+                ens.advance_interval()
+            best[path] = min(best[path], time.perf_counter() - start)
+    steps = runs * config.n_steps
+    return best["kernel"] / steps * 1e6, best["general"] / steps * 1e6
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 512, 4096])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 256, 512, 4096])
     parser.add_argument("--activation", default="relu")
     parser.add_argument("--init", default="he")
     parser.add_argument("--min-seconds", type=float, default=3.0, help="minimum duration of one timing")
-    parser.add_argument("--quick", action="store_true", help="sizes 64, 512, 2048 at 1 s each (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="sizes 64, 256, 512, 2048 at 1 s each (under a minute)")
+    parser.add_argument("--jobs", type=int, default=0, help="also time this many processes side by side")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.min_seconds = [64, 512, 2048], 1.0
+        args.sizes, args.min_seconds = [64, 256, 512, 2048], 1.0
 
     X, y = make_task()
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -71,6 +118,17 @@ def main(argv=None) -> int:
         us, steps = measure(runs, args.activation, args.init, args.min_seconds, X, y)
         results[runs] = us
         print(f"{runs:>6} {steps:>8} {us:>12.3f}", flush=True)
+    m = 20 if args.quick else 100
+    short, long = (timed_integrate(512, args.activation, args.init, n) / (512 * n * 20) * 1e6 for n in (m, 4 * m))
+    print(f"# linear in steps at 512 runs: {m} intervals {short:.3f}, {4 * m} intervals {long:.3f} us/run-step",
+          flush=True)
+    if args.jobs > 1:
+        gain = parallel_throughput(args.jobs, 512, args.activation, args.init, m)
+        print(f"# {args.jobs} processes side by side (512 runs, {m} intervals each): {gain:.2f}x the throughput "
+              "of one", flush=True)
+    kernel, general = side_by_side(512, args.activation, args.init, 5 if args.quick else 20, X, y)
+    print(f"# side by side at 512 runs (steps + QR): fast kernel {kernel:.3f}, straightforward vectorised "
+          f"NumPy step {general:.3f} us/run-step, ratio {general / kernel:.1f}", flush=True)
     best = min(results, key=results.get)
     hours = PAPER_RUN_STEPS * results[best] * 1e-6 / 2 / 3600
     print(f"# paper preset (16,000 runs x 733,340 steps) on 2 cores at the best rate: {hours:.2f} h", flush=True)
