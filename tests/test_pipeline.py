@@ -235,7 +235,7 @@ def copied_run(local_run, tmp_path) -> Path:
 
 
 # Jobs that depend on the runs table: they rerun whenever the aggregate does.
-AFTER_AGGREGATE = ["figures_prediction", "figures_runs", "paper_comparison", "predict", "restart_policy"]
+AFTER_AGGREGATE = ["figures_prediction", "figures_runs", "paper_comparison", "predict", "restart_policy", "summarize"]
 
 
 def with_downstream(*jobs):
@@ -262,9 +262,14 @@ def test_unchanged_workflow_has_nothing_to_do(copied_run):
     assert planned(text) == {} and "Nothing to be done" in text
 
 
-def test_downstream_option_reruns_only_the_aggregate_and_its_dependants(copied_run):
+def test_summary_option_reruns_only_the_summaries_and_the_comparison(copied_run):
     jobs = planned(dry_run(copied_run, smoke_config(summary={"le_tolerance": 1e-3})))
-    assert sorted(jobs) == with_downstream("aggregate")
+    assert sorted(jobs) == ["all", "paper_comparison", "summarize"]
+
+
+def test_event_thresholds_rerun_everything_after_the_tables_but_not_the_tables(copied_run):
+    jobs = planned(dry_run(copied_run, smoke_config(events={"low_loss": 3.0})))
+    assert sorted(jobs) == sorted(["all", *AFTER_AGGREGATE])
 
 
 def test_prediction_option_reruns_only_the_prediction_stages(copied_run):

@@ -1,5 +1,6 @@
-"""Stage 3: every shard into the runs table, its long-format tables and a CSV summary
-per setting (results/tables/)."""
+"""Stage 3: every shard into the runs table and its long-format tables; from the runs
+table a CSV summary per setting (results/tables/). The summaries are their own rule so
+that the event thresholds and `summary` options do not rebuild the tables."""
 
 
 rule aggregate:
@@ -8,18 +9,12 @@ rule aggregate:
         shards=all_shards(),
     output:
         **TABLES,
-        summaries=[
-            report(path, caption="../report/summary.rst", category="Summaries", labels={"setting": name})
-            for path, name in zip(summary_paths(), SETTING_NAMES)
-        ],
     params:
         numeric_hash=NUMERIC_HASH,
         settings=SETTING_NAMES,
         checkpoints=config["lyapunov"]["checkpoints"],
         dt=config["training"]["dt"],
         n_intervals=config["training"]["n_intervals"],
-        events=config["events"],
-        summary=config["summary"],
     log:
         "results/logs/aggregate.log",
     localrule: True
@@ -31,4 +26,28 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
-register_targets("aggregate", lambda: [*TABLES.values(), *summary_paths()])
+register_targets("aggregate", lambda: list(TABLES.values()))
+
+
+rule summarize:
+    input:
+        runs=TABLES["runs"],
+    output:
+        summaries=[
+            report(path, caption="../report/summary.rst", category="Summaries", labels={"setting": name})
+            for path, name in zip(summary_paths(), SETTING_NAMES)
+        ],
+    params:
+        settings=SETTING_NAMES,
+        events=config["events"],
+        summary=config["summary"],
+    log:
+        "results/logs/summarize.log",
+    localrule: True
+    conda:
+        ENV
+    script:
+        "../scripts/summarize.py"
+
+
+register_targets("summarize", summary_paths)

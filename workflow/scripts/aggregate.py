@@ -1,4 +1,4 @@
-"""Rule aggregate: all shards -> runs table, long tables, one CSV summary per setting."""
+"""Rule aggregate: all shards -> runs table and long tables."""
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 
 from weightdyn.ensemble import numeric_config  # noqa: E402
 from weightdyn.io import (concat_shards, long_tables, provenance, read_metadata,  # noqa: E402
-                          read_parquet, setting_summary, write_csv, write_parquet)
+                          read_parquet, write_parquet)
 from weightdyn.schedule import make_task  # noqa: E402
 
 cfg, p, out = snakemake.config, snakemake.params, snakemake.output
@@ -35,11 +35,6 @@ with open(snakemake.log[0], "w", buffering=1) as log:
         for name, table in long_tables(runs, p.checkpoints, p.dt, p.n_intervals).items():
             write_parquet(table, getattr(out, name), meta)
             print(f"{name}: {len(table)} rows", file=log)
-        for setting, path in zip(p.settings, out.summaries):
-            activation, init = setting.split("_")
-            sub = runs[(runs["activation"] == activation) & (runs["init"] == init)]
-            write_csv(setting_summary(sub, p.events["low_loss"], p.events["high_loss"], p.summary["le_tolerance"]), path)
-            print(f"summary {setting}: {len(sub)} runs -> {path}", file=log)
     except Exception:
         traceback.print_exc(file=log)
         raise
