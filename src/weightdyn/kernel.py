@@ -77,14 +77,14 @@ class SharedBatchKernel:
         self.col_batch = offC + self.nC  # the constant B: the b2-b2 entry
         self.nS = self.col_batch + 1
         self.blocks = ((0, self.nA, nmono), (offB, self.nB, nx), (offC, self.nC, 1))
-        plain = lambda slot: offC + slot  # noqa: E731
+
+        kind = {int(hidden[j, i]): ("h", j, i) for j in range(N2) for i in range(nx)}
+        kind.update({int(w32[0, j]): ("w", j) for j in range(N2)})
+        kind[s.off_b2] = ("b2",)
+        order = {"h": 0, "w": 1, "b2": 2}
 
         def column(pa, pb):
             """The column of S holding the Jacobian entry (pa, pb)."""
-            kind = {int(hidden[j, i]): ("h", j, i) for j in range(N2) for i in range(nx)}
-            kind.update({int(w32[0, j]): ("w", j) for j in range(N2)})
-            kind[s.off_b2] = ("b2",)
-            order = {"h": 0, "w": 1, "b2": 2}
             a, b = sorted((kind[pa], kind[pb]), key=lambda t: order[t[0]])
             if a[0] == "h" and b[0] == "h":
                 return jl_of[(a[1], b[1])] * nmono + im_of[(a[2], b[2])]
@@ -93,9 +93,9 @@ class SharedBatchKernel:
             if a[0] == "h":
                 return offB + (self.U + a[1]) * nx + a[2]
             if a[0] == "w" and b[0] == "w":
-                return plain(self.AA + jl_of[(a[1], b[1])])
+                return offC + self.AA + jl_of[(a[1], b[1])]
             if a[0] == "w":
-                return plain(self.Ca + a[1])
+                return offC + self.Ca + a[1]
             return self.col_batch
 
         self.col_J = np.array([column(pa, pb) for pa in range(P) for pb in range(P)], dtype=np.intp)
@@ -103,8 +103,8 @@ class SharedBatchKernel:
         for j in range(N2):
             for i in range(nx):
                 col_f[hidden[j, i]] = offB + (self.F + j) * nx + i
-            col_f[w32[0, j]] = plain(self.Cea + j)
-        col_f[s.off_b2] = plain(self.Ce)
+            col_f[w32[0, j]] = offC + self.Cea + j
+        col_f[s.off_b2] = offC + self.Ce
         self.col_f = col_f
 
     def _monomials(self, idx: np.ndarray):
