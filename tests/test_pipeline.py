@@ -427,6 +427,13 @@ def test_invalid_config_is_rejected_naming_the_field(tmp_path, case):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("preset, shards", [("config.yaml", 4), ("workflow/presets/paper.yaml", 32),
+                                            ("workflow/presets/paper_he_biases.yaml", 4)])
+def test_shipped_configs_are_valid_and_plan_their_shards(tmp_path, preset, shards):
+    proc = snakemake(tmp_path, yaml.safe_load((ROOT / preset).read_text()), "--dry-run", timeout=120)
+    assert len(planned(proc.stdout + proc.stderr)["simulate"]) == shards
+
+
 # ----------------------------------------------------------------------------------
 # Shard-size invariance and lint.
 
