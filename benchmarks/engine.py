@@ -56,6 +56,18 @@ def measure(runs: int, activation: str, init: str, min_seconds: float, X, y) -> 
     return float(np.median(times)) / (runs * config.n_steps) * 1e6, config.n_steps
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where there is one, else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def timed_integrate(runs: int, activation: str, init: str, intervals: int) -> float:
     """Seconds of one integrate() of `runs` runs over `intervals` intervals."""
     X, y = make_task()
@@ -110,7 +122,7 @@ def main(argv=None) -> int:
         args.sizes, args.min_seconds = [64, 256, 512, 2048], 1.0
 
     X, y = make_task()
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    print(f"# {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"NumPy {np.__version__}; {args.activation} + {args.init}, one BLAS thread", flush=True)
     print(f"{'runs':>6} {'steps':>8} {'us/run-step':>12}", flush=True)
     results = {}
