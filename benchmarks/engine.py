@@ -72,7 +72,7 @@ def timed_integrate(runs: int, activation: str, init: str, intervals: int) -> fl
     """Seconds of one integrate() of `runs` runs over `intervals` intervals."""
     X, y = make_task()
     config = EngineConfig(activation=activation, n_intervals=intervals, clv_window=10,
-                          checkpoints=(10, intervals // 2, intervals - 10))
+                          checkpoints=sorted({10, intervals // 2, intervals - 10}))
     theta0 = initial_state(np.arange(runs), (2, 2, 1), init)
     start = time.perf_counter()
     integrate(config, theta0, X, y)
