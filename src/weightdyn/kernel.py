@@ -152,10 +152,10 @@ class SharedBatchKernel:
         first_bad = np.full(R_true, -1, dtype=np.int64)
         cost0 = None
         for n in range(len(idx)):
-            A = th[:, self.hidden_flat].reshape(R, N2, nx).transpose(1, 2, 0)  # (N2, nx, R)
+            A = th.take(self.hidden_flat, axis=1, mode="clip").reshape(R, N2, nx).transpose(1, 2, 0)  # (N2, nx, R)
             np.matmul(Xb[n], A, out=d)  # pre-activations
             self.sigma(d, a, p, q)
-            w = np.ascontiguousarray(th[:, self.w_idx].T)  # (N2, R)
+            w = np.ascontiguousarray(th.take(self.w_idx, axis=1, mode="clip").T)  # (N2, R)
             np.multiply(p, w[:, None, :], out=u)
             np.multiply(a[0], w[0], out=e)
             for j in range(1, N2):
@@ -179,10 +179,10 @@ class SharedBatchKernel:
             np.multiply(e, a, out=PhiC[self.Cea : self.Cea + N2])
             for Phi, g, out in zip(factors, monomials, outs):
                 np.matmul(Phi, g[n], out=out)
-            np.take(S[:R_true], self.col_J, axis=1, out=Jr)  # dt J, run-major
+            np.take(S[:R_true], self.col_J, axis=1, out=Jr, mode="clip")  # dt J, run-major
             np.matmul(Jr.reshape(R_true, P, P), Q, out=JQ)
             Q += JQ
-            th += S[:, self.col_f]  # dt f
+            th += S.take(self.col_f, axis=1, mode="clip")  # dt f
             live = th[:R_true]
             if not -threshold <= live.min() <= live.max() <= threshold:  # NaN fails too
                 first_bad[(first_bad < 0) & ~(np.abs(live).max(axis=1) <= threshold)] = n
