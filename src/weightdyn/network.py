@@ -147,6 +147,7 @@ def _sigmoid(d, a, p, q):
 
 ACTIVATIONS = {"relu": _relu, "tanh": _tanh, "gelu": _gelu, "sigmoid": _sigmoid}
 CURVED = {"relu": False, "tanh": True, "gelu": True, "sigmoid": True}  # sigma'' not identically 0
+BINARY_DERIVATIVE = {"relu": True, "tanh": False, "gelu": False, "sigmoid": False}  # sigma' in {0, 1}
 
 
 def activation_into(name: str):
