@@ -75,6 +75,22 @@ def test_run_outputs_do_not_depend_on_block(task, mode, act):
             np.testing.assert_array_equal(a[sel], b)
 
 
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_kernel_blocks_do_not_change_a_run(task, act, monkeypatch):
+    """Ensembles larger than the kernel's block are advanced block by block: same bits as
+    one block, whatever the block size."""
+    import weightdyn.ensemble as ensemble
+
+    X, y = task
+    c = small_config(activation=act, n_intervals=4, checkpoints=(2,), clv_window=1)
+    theta0 = initial_state(np.arange(37), c.shape, "he")
+    whole = integrate(c, theta0, X, y)
+    for block in (8, 16, 24):
+        monkeypatch.setattr(ensemble, "KERNEL_BLOCK", block)
+        for a, b in zip(outputs(whole), outputs(integrate(c, theta0, X, y))):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_per_run_schedules_differ_from_shared(task):
     X, y = task
     theta0 = initial_state([1, 2], (2, 2, 1), "he")
