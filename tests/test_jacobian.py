@@ -152,3 +152,22 @@ def test_bad_input_is_rejected_with_a_clear_message():
         flow(np.zeros(9), np.zeros((4, 2)), np.zeros((4, 2)), (2, 2, 1), "relu")
     with pytest.raises(ValueError, match="positive integer"):
         Shape(2, 0, 1)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 1), (3, 4, 2)])
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+def test_loss_is_the_mean_squared_error_and_per_run(shape, act):
+    """C = mean_s |y_s - a2(x_s)|^2 from an explicit per-run forward pass; a run's value
+    has the same bits alone as in any block of runs."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, shape[0]))
+    y = rng.standard_normal((300, shape[2]))
+    theta = rng.standard_normal((21, Shape.of(shape).P))
+    W21, W32, b1, b2 = unpack(theta, shape)
+    ref = [np.mean(np.sum((activation(act)(X @ W21[r].T + b1[r])[0] @ W32[r].T + b2[r] - y) ** 2, axis=1))
+           for r in range(len(theta))]
+    got = loss(theta, X, y, shape, act, chunk=16)
+    np.testing.assert_allclose(got, ref, rtol=1e-13)
+    for sel in ([4], [20, 3], list(range(5, 21))):
+        np.testing.assert_array_equal(loss(theta[sel], X, y, shape, act), got[sel])
+    assert loss(theta[0], X, y, shape, act).shape == ()
