@@ -1,0 +1,24 @@
+"""The engine benchmark's report: the figures it promises, and the last line that
+tracks the engine from commit to commit."""
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_reports_rates_and_ends_with_the_tracking_line(capsys):
+    spec = importlib.util.spec_from_file_location("engine_benchmark", ROOT / "benchmarks" / "engine.py")
+    engine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(engine)
+    assert engine.main(["--sizes", "8", "16", "--min-seconds", "0.05"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = {int(m[1]): float(m[3]) for m in (re.fullmatch(r"\s*(\d+)\s+(\d+)\s+([\d.]+)", ln) for ln in lines) if m}
+    assert set(rows) == {8, 16} and all(v > 0 for v in rows.values())
+    assert any(ln.startswith("# linear in steps at 512 runs") for ln in lines)
+    ratio = next(re.search(r"ratio ([\d.]+)", ln) for ln in lines if ln.startswith("# side by side"))
+    assert float(ratio[1]) > 1.0  # the kernel beats the straightforward step
+    paper = next(ln for ln in lines if ln.startswith("# paper preset"))
+    assert "relu" in paper and "tanh" in paper and re.search(r": [\d.]+ h$", paper)
+    best = min(rows, key=rows.get)
+    assert lines[-1] == f"best_us_per_run_step={rows[best]:.3f} ensemble={best}"
