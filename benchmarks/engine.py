@@ -153,7 +153,8 @@ def main(argv=None) -> int:
     rates = {args.activation: results[best]}
     if args.activation in PAPER_ACTIVATIONS:  # the paper runs half its networks with each
         for act in PAPER_ACTIVATIONS:
-            rates.setdefault(act, measure(best, act, args.init, args.min_seconds, X, y)[0])
+            if act not in rates:
+                rates[act] = measure(best, act, args.init, args.min_seconds, X, y)[0]
         rates = {act: rates[act] for act in PAPER_ACTIVATIONS}
     two_jobs = gain if gain is not None and args.jobs == 2 else 2.0
     hours = PAPER_RUN_STEPS * float(np.mean(list(rates.values()))) * 1e-6 / two_jobs / 3600

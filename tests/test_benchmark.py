@@ -4,10 +4,14 @@ import importlib.util
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_benchmark_reports_rates_and_ends_with_the_tracking_line(capsys):
+def test_benchmark_reports_rates_and_ends_with_the_tracking_line(capsys, monkeypatch):
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")  # the script sets them; restored after the test
     spec = importlib.util.spec_from_file_location("engine_benchmark", ROOT / "benchmarks" / "engine.py")
     engine = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(engine)
@@ -18,7 +22,10 @@ def test_benchmark_reports_rates_and_ends_with_the_tracking_line(capsys):
     assert any(ln.startswith("# linear in steps at 512 runs") for ln in lines)
     ratio = next(re.search(r"ratio ([\d.]+)", ln) for ln in lines if ln.startswith("# side by side"))
     assert float(ratio[1]) > 1.0  # the kernel beats the straightforward step
-    paper = next(ln for ln in lines if ln.startswith("# paper preset"))
-    assert "relu" in paper and "tanh" in paper and re.search(r": [\d.]+ h$", paper)
     best = min(rows, key=rows.get)
+    paper = next(ln for ln in lines if ln.startswith("# paper preset"))
+    relu, tanh, hours = (float(re.search(pattern, paper)[1])
+                         for pattern in (r"relu ([\d.]+)", r"tanh ([\d.]+)", r": ([\d.]+) h$"))
+    assert relu == rows[best] and tanh > 0  # half the paper's runs at each rate, 2 jobs at 2x
+    assert hours == pytest.approx(engine.PAPER_RUN_STEPS * (relu + tanh) / 2 * 1e-6 / 2 / 3600, abs=0.006)
     assert lines[-1] == f"best_us_per_run_step={rows[best]:.3f} ensemble={best}"

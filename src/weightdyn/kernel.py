@@ -12,33 +12,35 @@ gradient and Hessian times -2/B are
     W32-W32, W32-b2, b2-b2   :  S[a_j a_l], S[a_j], B
     flow: hidden w_j E_ji, W32 S[e a_j], b2 S[e].
 
-The per-run weights w_j are applied after the sums, to (quantity, run) arrays B = 32
-times smaller than the per-sample factors. For ReLU (sigma' in {0, 1}, sigma'' = 0)
+The per-run weights w_j are applied after the sums, to (quantity, run) arrays a batch
+size (B = 32) times smaller than the per-sample factors. For ReLU (sigma' in {0, 1}, sigma'' = 0)
 p_j p_j = p_j and p_j a_j = a_j exactly, so those factors are sigma's own outputs, and
 the residual is never formed per sample: with a' = (a, 1) and w' = (w, b),
 
     E_ji = sum_l w'_l S[p_j a'_l ; x_i] - S[p_j ; y x_i],   S[e a'_m] = sum_l w'_l S[a'_m a'_l] - S[a'_m y].
 
-The sums of all runs are three BLAS calls per step, one per monomial group (A: x_i x_m,
-B: x_i, C: 1, each with the y terms it needs), with -2 dt / B folded into the
-monomials. Everything per run is laid out (quantity, run), so every elementwise
+The sums of all runs are three matrix products per step (one BLAS call per factor), one
+per monomial group (A: x_i x_m, B: x_i, C: 1, each with the y terms it needs), with
+-2 dt / B folded into the monomials. Everything per run is laid out (quantity, run), so every elementwise
 operation runs along contiguous rows; one flat gather forms dt J run-major for the
 stacked 9x9 update.
 
-The results equal `jacobian.flow_and_jacobian` to rounding (for ReLU the expanded
-residual adds an absolute error of order eps |y| to the flow, far below the rounding of
-the step). A run's bits must not depend on the other runs in the block: the run axis is
-padded to a multiple of RUN_ALIGN with zero states, because OpenBLAS's remainder kernels
-for other sizes round differently (tests/test_ensemble.py checks this on the machine).
+The results equal `jacobian.flow_and_jacobian` to rounding. For ReLU the expanded
+residual rounds at the size of the terms of a2 (w_j a_j, b, y) instead of the residual's:
+near a fit the flow carries an absolute error of order eps times those terms, which dt
+makes far smaller than the rounding of theta itself (tests/test_kernel.py bounds it). A
+run's bits must not depend on the other runs in the block: the run axis is padded to a
+multiple of RUN_ALIGN with zero states, because OpenBLAS's remainder kernels for other
+sizes round differently (tests/test_ensemble.py and tests/test_kernel.py check this on
+the machine, up to blocks of 1024 runs).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .jacobian import layout_indices
-from .network import BINARY_DERIVATIVE, CURVED, Shape, activation_into
+from .network import BINARY_DERIVATIVE, CURVED, RUN_ALIGN, Shape, activation_into
 
-RUN_ALIGN = 8
 ROW_PAD = 8  # rows of R + 8 doubles: a power-of-two stride would make the J gather thrash the cache
 
 
@@ -175,10 +177,12 @@ class SharedBatchKernel:
         col_f[s.off_b2] = flow_out[N2]
         col_f[P] = self.col_zero
         self.col_f = col_f
+        maps = [self.col_J, self.col_f, self.col_U] + [getattr(self, n) for n in ("col_PY", "col_GY", "col_E") if hasattr(self, n)]
+        assert all(0 <= m.min() and m.max() < self.nS for m in maps)  # the gathers do not check bounds
 
     def _monomials(self, idx: np.ndarray):
-        """Batch inputs (k, B, nx), the left operands of the three sums (k, n_g, B) scaled
-        by c = -2 dt / B, and -c sum_s y_s (k,)."""
+        """Batch inputs (k, B, nx) and targets (k, B), the left operands of the three sums
+        (k, n_g, B) scaled by c = -2 dt / B, and -c sum_s y_s (k,)."""
         c = -2.0 * self.dt / idx.shape[1]
         Xb, yb = self.X[idx], self.y[idx]
 
@@ -186,7 +190,7 @@ class SharedBatchKernel:
             rows = [Xb[:, :, m[1]] * Xb[:, :, m[2]] if m[0] == "xx" else -(yb * Xb[:, :, m[1]]) for m in monos]
             return c * np.stack(rows, axis=1)
 
-        return Xb, [operand(m) for m in self.monos], -c * yb.sum(axis=1)
+        return Xb, yb, [operand(m) for m in self.monos], -c * yb.sum(axis=1)
 
     # -- the interval ----------------------------------------------------------------
     def run_interval(self, theta: np.ndarray, Q: np.ndarray, idx: np.ndarray, threshold: float):
@@ -201,8 +205,7 @@ class SharedBatchKernel:
         R = -(-R_true // RUN_ALIGN) * RUN_ALIGN
         L = R + ROW_PAD  # row length of the (quantity, run) arrays
         B = idx.shape[1]
-        Xb, operands, ysum = self._monomials(idx)
-        yb = self.y[idx]
+        Xb, yb, operands, ysum = self._monomials(idx)
 
         th = np.zeros((P + 1, L))  # (parameter, run); padded runs are zero; a constant 1 last
         th[:P, :R_true] = theta.T

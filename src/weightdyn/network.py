@@ -18,6 +18,9 @@ import numpy as np
 from scipy.special import ndtr
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+# Blocks of runs handed to BLAS are padded to a multiple of RUN_ALIGN: OpenBLAS's
+# remainder kernels round differently, and a run's bits must not depend on its block.
+RUN_ALIGN = 8
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,8 @@ def loss(theta, X, y, shape, activation_name, chunk: int = 128):
     """Mean over samples of the per-sample cost |y - a2|^2 (Eq. 2); states (..., P) -> (...).
 
     Works on (unit, sample, run) arrays in blocks of `chunk` runs, so that the full data
-    set (n = 1000) never makes a large temporary; blocks are padded to a multiple of 8
-    runs with zero states so that a run's bits do not depend on the others in its block.
+    set (n = 1000) never makes a large temporary; blocks are padded to a multiple of
+    RUN_ALIGN runs with zero states so that a run's bits do not depend on its block.
     """
     s = Shape.of(shape)
     theta = np.asarray(theta, dtype=np.float64)
@@ -191,12 +194,12 @@ def loss(theta, X, y, shape, activation_name, chunk: int = 128):
     flat = theta.reshape(-1, s.P)
     Xe = np.concatenate([X, np.ones((len(X), 1))], axis=1)  # x_{N1} = 1 carries b1
     sigma = activation_into(activation_name)
-    chunk = -(-chunk // 8) * 8
+    chunk = -(-chunk // RUN_ALIGN) * RUN_ALIGN
     out = np.empty(flat.shape[0])
     for start in range(0, flat.shape[0], chunk):
         runs = slice(start, start + chunk)
         r = len(flat[runs])
-        padded = np.zeros((-(-r // 8) * 8, s.P))
+        padded = np.zeros((-(-r // RUN_ALIGN) * RUN_ALIGN, s.P))
         padded[:r] = flat[runs]
         W21, W32, b1, b2 = unpack(padded, s)
         A = np.concatenate([W21, b1[:, :, None]], axis=2).transpose(1, 2, 0)  # (j, i, run)
