@@ -66,7 +66,7 @@ class SharedBatchKernel:
         s, binary = self.s, self.binary
         N1, N2, nx, P = s.N1, s.N2, s.N1 + 1, s.P
         hidden, w32 = layout_indices(s)
-        self.hidden_imajor = np.ascontiguousarray(hidden.T.reshape(-1))  # (i, j) -> layout index
+        self.hidden_flat = np.ascontiguousarray(hidden.reshape(-1))  # (j, i) -> layout index
         self.wb_idx = np.array(list(w32[0]) + [s.off_b2, P], dtype=np.intp)  # w', then the constant 1
         self.pairs_jl = [(j, j) for j in range(N2)] + [(j, l) for j in range(N2) for l in range(j + 1, N2)]
         nJL = len(self.pairs_jl)
@@ -210,21 +210,20 @@ class SharedBatchKernel:
         th = np.zeros((P + 1, L))  # (parameter, run); padded runs are zero; a constant 1 last
         th[:P, :R_true] = theta.T
         th[P] = 1.0
-        d_flat = np.empty((B, N2 * L))
-        d = d_flat.reshape(B, N2, L)[:, :, :R].transpose(1, 0, 2)  # (N2, B, R)
-        PhiA, PhiB, PhiC = (np.empty((n, B, R)) for n in (self.nA, self.nB, self.nC))
-        pa = PhiB[: N2 * N2].reshape(N2, N2, B, R)
+        d = np.empty((N2, B, L))
+        PhiA, PhiB, PhiC = (np.empty((n, B, L)) for n in (self.nA, self.nB, self.nC))
+        pa = PhiB[: N2 * N2].reshape(N2, N2, B, L)
         if binary:  # sigma writes p_j = p_j p_j and a_j = p_j a_j into their slots
-            p, a, e = PhiA[:N2], PhiB[: N2 * N2 : N2 + 1], np.empty((B, R))
+            p, a, e = PhiA[:N2], PhiB[: N2 * N2 : N2 + 1], np.empty((B, L))
         else:
             a, p = PhiC[slot["a", 0] : slot["a", 0] + N2], PhiB[slot["p", 0] : slot["p", 0] + N2]
             e = PhiC[slot["e",]]
-        q = np.empty((N2, B, R)) if self.curved else None
-        tmp = np.empty((B, R))
+        q = np.empty((N2, B, L)) if self.curved else None
+        tmp = np.empty((B, L))
 
         S = np.zeros((self.nS, L))  # sums and what is built from them, (quantity, run)
         S[self.col_batch] = -2.0 * self.dt
-        outs = [S[o : o + n * m, :R].reshape(n, m, R) for o, n, m in self.blocks]
+        outs = [S[o : o + n * m].reshape(n, m, L) for o, n, m in self.blocks]
         oA, nA, mA = self.blocks[0]
         oB, nB, mB = self.blocks[1]
         SA, SB = S[oA : oA + nA * mA].reshape(nA, mA, L), S[oB : oB + nB * mB].reshape(nB, mB, L)
@@ -251,15 +250,15 @@ class SharedBatchKernel:
         first_bad = np.full(R_true, -1, dtype=np.int64)
         cost0 = None
         for n in range(len(idx)):
-            A = th.take(self.hidden_imajor, axis=0, mode="clip")  # (nx N2, L) = (nx, N2 L)
-            np.matmul(Xb[n], A.reshape(nx, N2 * L), out=d_flat)  # pre-activations
+            A = th.take(self.hidden_flat, axis=0, mode="clip").reshape(N2, nx, L)
+            np.matmul(Xb[n], A, out=d)  # pre-activations (N2, B, run)
             self.sigma(d, a, p, q)
             np.take(th, self.wb_idx, axis=0, out=W2, mode="clip")
             if cost0 is None or not binary:  # the residual e = a2 - y per sample
-                np.multiply(a[0], W2[0, :R], out=e)
+                np.multiply(a[0], W2[0], out=e)
                 for j in range(1, N2):
-                    e += np.multiply(a[j], W2[j, :R], out=tmp)
-                e += W2[N2, :R]
+                    e += np.multiply(a[j], W2[j], out=tmp)
+                e += W2[N2]
                 e -= yb[n][:, None]
                 if cost0 is None:
                     cost0 = np.einsum("br,br->r", e[:, :R_true], e[:, :R_true]) / B
