@@ -53,9 +53,12 @@ def qr_positive_mgs(A: np.ndarray, tol: float = 1e-12) -> tuple[np.ndarray, np.n
 def _mgs(A):
     """Modified Gram-Schmidt on (R, D, D), laid out [column, row, run] so that every sum
     runs over a leading axis in a fixed order; at least two runs are kept (padding with
-    identities) because NumPy sums a single contiguous column pairwise instead."""
+    identities) because NumPy sums a single contiguous column pairwise instead, and a
+    run count that is a multiple of 64 gets 8 more: with such a row length the transposes
+    back to run-major thrash the cache."""
     n_runs, D = A.shape[0], A.shape[-1]
-    V = np.empty((D, D, max(n_runs, 2)))
+    width = max(n_runs, 2)
+    V = np.empty((D, D, width + (8 if width % 64 == 0 else 0)))
     V[..., :n_runs] = np.moveaxis(A, 0, -1).swapaxes(0, 1)
     V[..., n_runs:] = np.eye(D)[..., None]
     R = np.zeros(V.shape)
