@@ -156,10 +156,10 @@ def main(argv=None) -> int:
             if act not in rates:
                 rates[act] = measure(best, act, args.init, args.min_seconds, X, y)[0]
         rates = {act: rates[act] for act in PAPER_ACTIVATIONS}
-    two_jobs = gain if gain is not None and args.jobs == 2 else 2.0
-    hours = PAPER_RUN_STEPS * float(np.mean(list(rates.values()))) * 1e-6 / two_jobs / 3600
+    two_jobs = gain if args.jobs == 2 else None
+    hours = PAPER_RUN_STEPS * float(np.mean(list(rates.values()))) * 1e-6 / (two_jobs or 2.0) / 3600
     mix = ", ".join(f"{act} {us:.3f}" for act, us in rates.items())
-    scaling = f"{gain:.2f}x measured for 2 jobs" if gain is not None and args.jobs == 2 else "2 jobs assumed 2x"
+    scaling = f"{two_jobs:.2f}x measured for 2 jobs" if two_jobs else "2 jobs assumed 2x"
     print(f"# paper preset (16,000 runs x 733,340 steps) on 2 cores, {best} runs per block ({mix} us/run-step; "
           f"{scaling}): {hours:.2f} h", flush=True)
     print(f"best_us_per_run_step={results[best]:.3f} ensemble={best}")

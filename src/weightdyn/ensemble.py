@@ -194,15 +194,13 @@ class Ensemble:
         with np.errstate(over="ignore", invalid="ignore"):
             if self.kernel is not None:
                 cost0, first_bad = np.empty(len(self.theta)), np.empty(len(self.theta), dtype=np.int64)
-                for lo in range(0, len(self.theta), KERNEL_BLOCK):  # blocks that stay in cache
-                    block = slice(lo, lo + KERNEL_BLOCK)
+                for block in self._blocks():
                     cost0[block], first_bad[block] = self.kernel.run_interval(
                         self.theta[block], self.Q[block], idx, c.divergence_threshold)
             else:
                 cost0, first_bad = self._general_steps(idx)
             R = np.empty_like(self.Q)
-            for lo in range(0, len(self.Q), KERNEL_BLOCK):
-                block = slice(lo, lo + KERNEL_BLOCK)
+            for block in self._blocks():
                 self.Q[block], R[block] = ly.qr_positive_mgs(self.Q[block])
             diag = np.diagonal(R, axis1=-2, axis2=-1)
             bad_tangent = ~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1)
@@ -211,6 +209,10 @@ class Ensemble:
         R[~self.alive] = np.eye(c.shape.P)
         self.interval += 1
         return R, cost0
+
+    def _blocks(self):
+        """Slices of at most KERNEL_BLOCK runs: blocks that stay in cache."""
+        return [slice(lo, lo + KERNEL_BLOCK) for lo in range(0, len(self.theta), KERNEL_BLOCK)]
 
     def _general_steps(self, idx):
         """Any shape, per-run batches, either Jacobian: `flow_and_jacobian_mode` per step."""

@@ -39,9 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jacobian import layout_indices
-from .network import BINARY_DERIVATIVE, CURVED, RUN_ALIGN, Shape, activation_into
-
-ROW_PAD = 8  # rows of R + 8 (or + 16) doubles: a stride of a multiple of 64 doubles makes the J gather thrash the cache
+from .network import BINARY_DERIVATIVE, CURVED, RUN_ALIGN, Shape, activation_into, row_length
 
 
 class SharedBatchKernel:
@@ -122,7 +120,6 @@ class SharedBatchKernel:
         self.col_batch = self.off_out + (N2 + 1 if binary else 0)  # the constant c B, c = -2 dt / B
         self.col_zero = self.col_batch + 1  # keeps the constant 1 of the padded state
         self.nS = self.col_zero + 1
-        self.col_U = np.array([S(("p", j), m) for j in range(N2) for m in x_i], dtype=np.intp)
 
         def a_sum(m, l):
             """The row of S[a'_m a'_l], a' = (a, 1)."""
@@ -145,7 +142,6 @@ class SharedBatchKernel:
                                     for m in range(N2 + 1)], dtype=np.intp).reshape(-1)
             flow_out = [self.off_out + m for m in range(N2 + 1)]
         else:
-            self.col_E = np.array([S(("ep", j), m) for j in range(N2) for m in x_i], dtype=np.intp)
             flow_out = [S(("ea", j), ones) for j in range(N2)] + [S(("e",), ones)]
 
         kind = {int(hidden[j, i]): ("h", j, i) for j in range(N2) for i in range(nx)}
@@ -177,7 +173,7 @@ class SharedBatchKernel:
         col_f[s.off_b2] = flow_out[N2]
         col_f[P] = self.col_zero
         self.col_f = col_f
-        maps = [self.col_J, self.col_f, self.col_U] + [getattr(self, n) for n in ("col_PY", "col_GY", "col_E") if hasattr(self, n)]
+        maps = [self.col_J, self.col_f] + ([self.col_PY, self.col_GY] if binary else [])
         assert all(0 <= m.min() and m.max() < self.nS for m in maps)  # the gathers do not check bounds
 
     def _monomials(self, idx: np.ndarray):
@@ -202,9 +198,7 @@ class SharedBatchKernel:
         N2, nx, nJL, nXX = self.s.N2, self.s.N1 + 1, len(self.pairs_jl), self.nXX
         binary, slot = self.binary, self.slot
         R_true, P = theta.shape
-        R = -(-R_true // RUN_ALIGN) * RUN_ALIGN
-        L = R + ROW_PAD  # row length of the (quantity, run) arrays
-        L += ROW_PAD if L % 64 == 0 else 0  # e.g. 500 runs: 512 would thrash (3.4x slower J gather)
+        L = row_length(-(-R_true // RUN_ALIGN) * RUN_ALIGN)  # (quantity, run) rows, zero states padded
         B = idx.shape[1]
         Xb, yb, operands, ysum = self._monomials(idx)
 
@@ -238,11 +232,14 @@ class SharedBatchKernel:
         W = W2[:N2, None]
         WW = np.empty((nJL, L))
         ww_a, ww_b = (np.array(t, dtype=np.intp) for t in zip(*self.pairs_jl))
-        E, UP = np.empty((N2, nx, L)), np.empty((N2, nx, L))
-        if binary:
+        if binary:  # S[p_j ; x_i], and E_ji = S[e p_j ; x_i] built from sums (else a sum itself)
+            S_p, E = SA[:N2, :nx], np.empty((N2, nx, L))
             PY, GY = np.empty((N2, N2 + 2, nx, L)), np.empty((N2 + 1, N2 + 2, L))
             PYw, GYw = np.empty_like(PY), np.empty_like(GY)
             Fout = S[self.off_out : self.off_out + N2 + 1]
+        else:
+            p0, ep0 = slot["p", 0], slot["ep", 0]
+            S_p, E = SB[p0 : p0 + N2, :nx], SB[ep0 : ep0 + N2, :nx]
         if self.curved:
             S_eq, Hq = SA[nJL : nJL + N2, :nXX], np.empty((N2, nXX, L))
         col_J = (self.col_J[None, :] * L + np.arange(R_true)[:, None]).reshape(-1)  # flat, run-major
@@ -289,13 +286,10 @@ class SharedBatchKernel:
                 np.add.reduce(np.multiply(PY, W2[None, :, None], out=PYw), axis=1, out=E)
                 np.take(S, self.col_GY, axis=0, out=GY.reshape(-1, L), mode="clip")
                 np.add.reduce(np.multiply(GY, W2[None], out=GYw), axis=1, out=Fout)
-            else:
-                np.take(S, self.col_E, axis=0, out=E.reshape(-1, L), mode="clip")
             np.multiply(E, W, out=F)
             np.multiply(S_pa, W[:, None], out=Gs)
             Gs_diag += E
-            np.take(S, self.col_U, axis=0, out=UP.reshape(-1, L), mode="clip")
-            np.multiply(UP, W, out=U)
+            np.multiply(S_p, W, out=U)
             np.multiply(W2.take(ww_a, axis=0), W2.take(ww_b, axis=0), out=WW)
             np.multiply(S_pp, WW[:, None], out=Hs)
             if self.curved:

@@ -26,6 +26,8 @@ from typing import Callable
 
 import numpy as np
 
+from .network import row_length
+
 
 def qr_positive(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """QR decomposition of (..., D, D) matrices with a non-negative diagonal of R."""
@@ -53,12 +55,10 @@ def qr_positive_mgs(A: np.ndarray, tol: float = 1e-12) -> tuple[np.ndarray, np.n
 def _mgs(A):
     """Modified Gram-Schmidt on (R, D, D), laid out [column, row, run] so that every sum
     runs over a leading axis in a fixed order; at least two runs are kept (padding with
-    identities) because NumPy sums a single contiguous column pairwise instead, and a
-    run count that is a multiple of 64 gets 8 more: with such a row length the transposes
-    back to run-major thrash the cache."""
+    identities) because NumPy sums a single contiguous column pairwise instead; rows of
+    `network.row_length` runs, so that the transposes back to run-major stay in cache."""
     n_runs, D = A.shape[0], A.shape[-1]
-    width = max(n_runs, 2)
-    V = np.empty((D, D, width + (8 if width % 64 == 0 else 0)))
+    V = np.empty((D, D, row_length(max(n_runs, 2))))
     V[..., :n_runs] = np.moveaxis(A, 0, -1).swapaxes(0, 1)
     V[..., n_runs:] = np.eye(D)[..., None]
     R = np.zeros(V.shape)

@@ -23,6 +23,13 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 RUN_ALIGN = 8
 
 
+def row_length(runs: int) -> int:
+    """Row length for (quantity, run) arrays of `runs` runs: 8 more where `runs` is a
+    multiple of 64 doubles, a stride whose rows share cache sets (a gather across 81 rows
+    of 512 was measured 3.4x slower than of 520)."""
+    return runs + 8 if runs % 64 == 0 else runs
+
+
 @dataclass(frozen=True)
 class Shape:
     """Layer sizes (N1 inputs, N2 hidden units, N3 linear outputs)."""
@@ -197,10 +204,10 @@ def loss(theta, X, y, shape, activation_name, chunk: int = 128):
     chunk = -(-chunk // RUN_ALIGN) * RUN_ALIGN
     out = np.empty(flat.shape[0])
     for start in range(0, flat.shape[0], chunk):
-        runs = slice(start, start + chunk)
-        r = len(flat[runs])
+        block = flat[start : start + chunk]
+        r = len(block)
         padded = np.zeros((-(-r // RUN_ALIGN) * RUN_ALIGN, s.P))
-        padded[:r] = flat[runs]
+        padded[:r] = block
         W21, W32, b1, b2 = unpack(padded, s)
         A = np.concatenate([W21, b1[:, :, None]], axis=2).transpose(1, 2, 0)  # (j, i, run)
         d = Xe @ A  # (N2, n, run)
@@ -213,5 +220,5 @@ def loss(theta, X, y, shape, activation_name, chunk: int = 128):
                 e += a[j] * W32[:, k, j]
             e *= e
             total += np.add.reduce(e, axis=0)  # over samples, one run per lane: fixed order
-        out[runs] = total[:r] / len(X)
+        out[start : start + r] = total[:r] / len(X)
     return out.reshape(theta.shape[:-1])
