@@ -1,7 +1,7 @@
 """Engine throughput: microseconds per run-step on one core.
 
 A run-step is one run advanced by one training step with its full tangent dynamics;
-the timing covers everything `weightdyn.ensemble.integrate` does (batches, flow,
+the timing covers everything `weightdyn.engine.integrate` does (batches, flow,
 Jacobian, tangent propagation, QR every k steps, FTLE/CLV bookkeeping and full-data
 losses at checkpoints).
 
@@ -31,8 +31,8 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from weightdyn.ensemble import EngineConfig, Ensemble, integrate  # noqa: E402
-from weightdyn.schedule import initial_state, make_task  # noqa: E402
+from weightdyn.engine import EngineConfig, Ensemble, integrate  # noqa: E402
+from weightdyn.model.streams import initial_state, make_task  # noqa: E402
 
 PAPER_RUN_STEPS = 16_000 * 36_667 * 20
 PAPER_ACTIVATIONS = ("relu", "tanh")

@@ -8,10 +8,10 @@ import yaml
 from pathlib import Path
 
 from reference_paper import replay
-from weightdyn.ensemble import EngineConfig, Ensemble, integrate, simulate_runs
-from weightdyn.network import pack
-from weightdyn.schedule import batch_indices, initial_state, make_task
-from weightdyn.trajectory import trajectory
+from weightdyn.engine import EngineConfig, Ensemble, integrate, simulate_runs
+from weightdyn.model.layout import pack
+from weightdyn.model.streams import batch_indices, initial_state, make_task
+from weightdyn.engine.trajectory import trajectory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,7 @@ def test_run_outputs_do_not_depend_on_block(task, mode, act):
 def test_kernel_blocks_do_not_change_a_run(task, act, monkeypatch):
     """Ensembles larger than the kernel's block are advanced block by block: same bits as
     one block, whatever the block size."""
-    import weightdyn.ensemble as ensemble
+    import weightdyn.engine.ensemble as ensemble
 
     X, y = task
     c = small_config(activation=act, n_intervals=4, checkpoints=(2,), clv_window=1)

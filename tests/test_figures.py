@@ -7,9 +7,9 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from test_predict import CHECKPOINTS, DT, synthetic_runs
-from weightdyn import figures as fg
-from weightdyn import predict as pr
-from weightdyn.schedule import make_task
+from weightdyn.report import figures as fg
+from weightdyn.analysis import predict as pr
+from weightdyn.model.streams import make_task
 
 SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
 

@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from reference_paper import paper_flow, paper_jacobian
-from weightdyn.jacobian import flow, flow_and_jacobian, flow_jacobian, numeric_flow_jacobian
-from weightdyn.network import ACTIVATIONS, Shape, activation, loss, pack, unpack
+from weightdyn.model.flow import flow, flow_and_jacobian, flow_jacobian, numeric_flow_jacobian
+from weightdyn.model.activations import ACTIVATIONS, activation
+from weightdyn.model.layout import Shape, pack, unpack
+from weightdyn.model.network import loss
 
 SHAPES = [(2, 2, 1), (3, 5, 2), (1, 4, 3)]
 

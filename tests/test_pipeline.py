@@ -20,9 +20,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from weightdyn import io
-from weightdyn.ensemble import numeric_config, simulate_runs
-from weightdyn.schedule import make_task
+from weightdyn.analysis import tables as tb
+from weightdyn.pipeline import io
+from weightdyn.engine import simulate_runs
+from weightdyn.pipeline.config import numeric_config
+from weightdyn.model.streams import make_task
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "workflow" / "presets" / "smoke.yaml"
@@ -140,7 +142,7 @@ def test_smoke_end_to_end_local(local_run):
     assert meta["wall_time_s"] > 0 and meta["package_version"]
 
     tables = {name: pd.read_parquet(res / "tables" / f"{name}.parquet") for name in TABLES[1:]}
-    expected = io.long_tables(runs, cfg["lyapunov"]["checkpoints"], cfg["training"]["dt"], cfg["training"]["n_intervals"])
+    expected = tb.long_tables(runs, cfg["lyapunov"]["checkpoints"], cfg["training"]["dt"], cfg["training"]["n_intervals"])
     for name, table in tables.items():
         pd.testing.assert_frame_equal(table, expected[name], check_exact=True, obj=name)
     assert len(tables["angles"]) == 24 * 9 * 36
@@ -310,7 +312,7 @@ def test_numeric_change_reruns_every_shard_but_not_the_data(copied_run):
 
 def test_smoke_produces_every_result_and_the_report(copied_run):
     """Downstream of the tables: AUCs, Table I, every figure, the comparison, the report."""
-    from weightdyn.figures import FIGURES
+    from weightdyn.report.figures import FIGURES
 
     res = copied_run / "results"
     auc = pd.read_parquet(res / "tables" / "auc.parquet")

@@ -8,8 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from weightdyn import io
-from weightdyn.ensemble import numeric_config, simulate_runs
+from weightdyn.analysis import tables as tb
+from weightdyn.pipeline import io
+from weightdyn.engine import simulate_runs
+from weightdyn.pipeline.config import numeric_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,7 +145,7 @@ def test_concat_shards_keeps_order_and_checks_hash_and_duplicates(tmp_path):
 
 def test_long_tables_hold_exactly_the_wide_values(tiny_cfg, tiny_runs):
     dt, M, ck = tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"], [3, 6, 9]
-    tables = io.long_tables(tiny_runs, ck, dt, M)
+    tables = tb.long_tables(tiny_runs, ck, dt, M)
     R, P, n_pairs = 3, 9, 36
     assert len(tables["losses"]) == R * (len(ck) + 1)
     assert len(tables["lyapunov"]) == R * P
@@ -176,7 +178,7 @@ def test_long_tables_hold_exactly_the_wide_values(tiny_cfg, tiny_runs):
 
 def test_long_tables_reject_a_foreign_checkpoint(tiny_cfg, tiny_runs):
     with pytest.raises(ValueError, match="checkpoint columns"):
-        io.long_tables(tiny_runs, [3, 6, 8], tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"])
+        tb.long_tables(tiny_runs, [3, 6, 8], tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"])
 
 
 def test_setting_summary_counts_over_runs_that_did_not_diverge():
@@ -192,7 +194,7 @@ def test_setting_summary_counts_over_runs_that_did_not_diverge():
                          **{f"le_{q + 1}": le[:, q] for q in range(P)},
                          "mean_cos_end": [0.1, 0.2, 0.3, 0.4, np.nan]})
     runs.loc[4, [f"le_{q + 1}" for q in range(P)]] = np.nan
-    s = io.setting_summary(runs, low_loss=4.0, high_loss=100.0, le_tolerance=1e-6).set_index("quantity")["value"]
+    s = tb.setting_summary(runs, low_loss=4.0, high_loss=100.0, le_tolerance=1e-6).set_index("quantity")["value"]
     assert s["runs"] == 5 and s["diverged"] == 1
     assert s["low_loss_share"] == 0.5 and s["high_loss_share"] == 0.25
     assert s["le1_positive_share"] == 0.75 and s["le1_positive_share_tol"] == 0.5

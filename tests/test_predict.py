@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from weightdyn import compare
-from weightdyn import predict as pr
-from weightdyn.ensemble import simulate_runs
+from weightdyn.analysis import compare
+from weightdyn.analysis import predict as pr
+from weightdyn.engine import simulate_runs
 
 DT = 3e-5
 CHECKPOINTS = [500, 1000]

@@ -13,10 +13,8 @@ The public entry points:
 - `lyapunov`: Benettin, Ginelli and past-only CLVs for any map with a tangent.
 """
 from . import lyapunov
-from .ensemble import EngineConfig, integrate, simulate_runs
-from .jacobian import flow, flow_jacobian, numeric_flow_jacobian
-from .network import Shape, pack, unpack
-from .schedule import batch_indices, initial_state, make_task
+from .engine import EngineConfig, integrate, simulate_runs
+from .model import Shape, batch_indices, flow, flow_jacobian, initial_state, make_task, numeric_flow_jacobian, pack, unpack
 
 __version__ = "0.1.0"
 

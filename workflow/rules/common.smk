@@ -26,8 +26,9 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p))
 
-from weightdyn.ensemble import numeric_config  # noqa: E402
-from weightdyn.io import checkpoint_labels, config_hash  # noqa: E402
+from weightdyn.pipeline.config import numeric_config  # noqa: E402
+from weightdyn.engine.config import checkpoint_labels  # noqa: E402
+from weightdyn.pipeline.io import config_hash  # noqa: E402
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 ENV = "../../envs/weightdyn.yaml"

@@ -5,9 +5,9 @@ the start-up of one per figure): figures_runs draws the figures of the runs tabl
 the data (Figs. 2-9, 14), figures_prediction those of the prediction stage (Figs.
 10-13, 15 and the restart policy), so a change of the prediction settings redraws only
 the latter. The list of figures, their functions and inputs is
-`weightdyn.figures.FIGURES`; the caption of figure <name> is workflow/report/<name>.rst.
+`weightdyn.report.figures.FIGURES`; the caption of figure <name> is workflow/report/<name>.rst.
 """
-from weightdyn.figures import FIGURES
+from weightdyn.report.figures import FIGURES
 
 FIGURE_TABLES = {
     "task": "results/data/task.parquet",

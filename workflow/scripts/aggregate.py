@@ -8,10 +8,11 @@ import traceback  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from weightdyn.ensemble import numeric_config  # noqa: E402
-from weightdyn.io import (concat_shards, long_tables, provenance, read_metadata,  # noqa: E402
+from weightdyn.pipeline.config import numeric_config  # noqa: E402
+from weightdyn.analysis.tables import long_tables  # noqa: E402
+from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # noqa: E402
                           read_parquet, write_parquet)
-from weightdyn.schedule import make_task  # noqa: E402
+from weightdyn.model.streams import make_task  # noqa: E402
 
 cfg, p, out = snakemake.config, snakemake.params, snakemake.output
 with open(snakemake.log[0], "w", buffering=1) as log:

@@ -6,8 +6,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import pandas as pd  # noqa: E402
 
-from weightdyn.io import provenance, write_parquet  # noqa: E402
-from weightdyn.schedule import make_task  # noqa: E402
+from weightdyn.pipeline.io import provenance, write_parquet  # noqa: E402
+from weightdyn.model.streams import make_task  # noqa: E402
 
 data = snakemake.params.data
 with open(snakemake.log[0], "w") as log:

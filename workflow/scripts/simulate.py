@@ -7,9 +7,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import time  # noqa: E402
 import traceback  # noqa: E402
 
-from weightdyn.cli import ProgressLog  # noqa: E402
-from weightdyn.ensemble import numeric_config, simulate_runs  # noqa: E402
-from weightdyn.io import config_hash, write_shard  # noqa: E402
+from weightdyn.pipeline.progress import ProgressLog  # noqa: E402
+from weightdyn.engine import simulate_runs  # noqa: E402
+from weightdyn.pipeline.config import numeric_config  # noqa: E402
+from weightdyn.pipeline.io import config_hash, write_shard  # noqa: E402
 
 cfg = snakemake.config
 activation, init = snakemake.wildcards.activation, snakemake.wildcards.init

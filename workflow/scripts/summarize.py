@@ -6,7 +6,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import traceback  # noqa: E402
 
-from weightdyn.io import read_parquet, setting_summary, write_csv  # noqa: E402
+from weightdyn.analysis.tables import setting_summary  # noqa: E402
+from weightdyn.pipeline.io import read_parquet, write_csv  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
 with open(snakemake.log[0], "w", buffering=1) as log:

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jacobian import layout_indices
-from .network import BINARY_DERIVATIVE, CURVED, RUN_ALIGN, Shape, activation_into, row_length
+from ..model.activations import get as get_activation
+from ..model.layout import RUN_ALIGN, Shape, layout_indices, row_length
 
 
 class SharedBatchKernel:
@@ -51,9 +51,10 @@ class SharedBatchKernel:
         if s.N3 != 1:
             raise ValueError("SharedBatchKernel needs a single output (N3 = 1)")
         self.s, self.dt = s, float(dt)
-        self.sigma = activation_into(activation_name)
-        self.curved = CURVED[activation_name]  # sigma'' terms needed
-        self.binary = BINARY_DERIVATIVE[activation_name]  # sigma' in {0, 1}: residual expanded
+        act = get_activation(activation_name)
+        self.sigma = act.into
+        self.curved = act.curved  # sigma'' terms needed
+        self.binary = act.binary_derivative  # sigma' in {0, 1}: residual expanded
         self.X = np.concatenate([np.asarray(X, np.float64), np.ones((len(X), 1))], axis=1)  # x_{N1} = 1
         self.y = np.asarray(y, np.float64).reshape(-1)
         self._build_maps()

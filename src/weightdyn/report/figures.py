@@ -23,8 +23,8 @@ from matplotlib import ticker
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .io import atomic_write
-from .predict import FTLE_FORM_NAMES, FTLE_FORMS, PredictConfig, n_exponents
+from ..pipeline.io import atomic_write
+from ..analysis.predict import FTLE_FORM_NAMES, FTLE_FORMS, PredictConfig, n_exponents
 
 ACTIVATION_ORDER = ("relu", "tanh", "gelu", "sigmoid")
 ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "tanh", "gelu": "GELU", "sigmoid": "sigmoid"}

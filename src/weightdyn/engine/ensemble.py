@@ -20,100 +20,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import lyapunov as ly
-from .jacobian import JACOBIANS, flow_and_jacobian_mode
+from .. import lyapunov as ly
+from ..model.flow import flow_and_jacobian_mode
+from ..model.network import loss
+from ..model.streams import batch_indices, initial_state, make_task
+from .config import EngineConfig
 from .kernel import SharedBatchKernel
-from .network import ACTIVATIONS, Shape, loss
-from .schedule import BATCH_MODES, batch_indices, initial_state, make_task
+from .qr import qr_positive_mgs
 
 KERNEL_BLOCK = 1024  # runs per kernel call and QR: the fastest size here; 4000 in one block is 1.3-1.6x slower
-
-
-def checkpoint_labels(checkpoints, dt: float) -> list[str]:
-    """The t label of each checkpoint: intervals x dt with 6 significant digits, the paper's
-    convention (500 intervals at dt = 3e-5 -> '0.015')."""
-    return [f"{int(c) * float(dt):g}" for c in checkpoints]
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Numeric settings of a simulation (the `training`, `lyapunov` and `network` parts
-    of the pipeline config)."""
-
-    shape: Shape = Shape(2, 2, 1)
-    activation: str = "relu"
-    dt: float = 3e-5
-    batch_size: int = 32
-    steps_per_interval: int = 20
-    n_intervals: int = 36667
-    clv_window: int = 10
-    checkpoints: tuple[int, ...] = (500, 1000, 2000, 3000)
-    batch_mode: str = "shared"
-    batch_seed: int = 0
-    jacobian: str = "analytic"
-    divergence_threshold: float = 1e6
-
-    def __post_init__(self):
-        object.__setattr__(self, "shape", Shape.of(self.shape))
-        object.__setattr__(self, "checkpoints", tuple(int(c) for c in self.checkpoints))
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}")
-        if self.batch_mode not in BATCH_MODES:
-            raise ValueError(f"training.batch_mode must be one of {BATCH_MODES}, got {self.batch_mode!r}")
-        if self.jacobian not in JACOBIANS:
-            raise ValueError(f"training.jacobian must be one of {JACOBIANS}, got {self.jacobian!r}")
-        if not self.dt > 0:
-            raise ValueError(f"training.dt must be positive, got {self.dt}")
-        for name in ("batch_size", "steps_per_interval", "n_intervals", "clv_window"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not self.divergence_threshold > 0:
-            raise ValueError("training.divergence_threshold must be positive")
-        W, M = self.clv_window, self.n_intervals
-        for c in self.checkpoints:
-            if not W <= c <= M - W:
-                raise ValueError(
-                    f"lyapunov.checkpoints: {c} must lie in [clv_window, n_intervals - clv_window] = [{W}, {M - W}] "
-                    "(the past-only CLVs need W intervals before it, Ginelli's W after it)"
-                )
-        if list(self.checkpoints) != sorted(set(self.checkpoints)):
-            raise ValueError("lyapunov.checkpoints must be strictly increasing")
-        if len(set(self.labels())) != len(self.checkpoints):
-            raise ValueError(f"lyapunov.checkpoints: two checkpoints share a t label ({self.labels()}); "
-                             "labels are intervals x dt with 6 significant digits")
-        if M < W:
-            raise ValueError("training.n_intervals must be at least lyapunov.clv_window")
-
-    @property
-    def tau(self) -> float:
-        """d tau = k dt, the orthogonalization interval in time units."""
-        return self.steps_per_interval * self.dt
-
-    @property
-    def n_steps(self) -> int:
-        return self.n_intervals * self.steps_per_interval
-
-    def labels(self) -> list[str]:
-        """The paper's t labels of the checkpoints: intervals x dt (500 -> '0.015')."""
-        return checkpoint_labels(self.checkpoints, self.dt)
-
-    @classmethod
-    def from_config(cls, cfg: dict, activation: str) -> "EngineConfig":
-        tr, lyap = cfg["training"], cfg["lyapunov"]
-        return cls(
-            shape=Shape.of(cfg["network"]["shape"]),
-            activation=activation,
-            dt=float(tr["dt"]),
-            batch_size=int(tr["batch_size"]),
-            steps_per_interval=int(tr["steps_per_interval"]),
-            n_intervals=int(tr["n_intervals"]),
-            clv_window=int(lyap["clv_window"]),
-            checkpoints=tuple(lyap["checkpoints"]),
-            batch_mode=tr["batch_mode"],
-            batch_seed=int(tr["batch_seed"]),
-            jacobian=tr["jacobian"],
-            divergence_threshold=float(tr["divergence_threshold"]),
-        )
 
 
 class BatchStream:
@@ -201,7 +116,7 @@ class Ensemble:
                 cost0, first_bad = self._general_steps(idx)
             R = np.empty_like(self.Q)
             for block in self._blocks():
-                self.Q[block], R[block] = ly.qr_positive_mgs(self.Q[block])
+                self.Q[block], R[block] = qr_positive_mgs(self.Q[block])
             diag = np.diagonal(R, axis1=-2, axis2=-1)
             bad_tangent = ~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1)
         first_bad[(first_bad < 0) & bad_tangent] = c.steps_per_interval - 1
@@ -319,14 +234,6 @@ def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> 
 
 # ----------------------------------------------------------------------------------
 # The pipeline's entry point: one block of seeds of one setting -> one row per run.
-
-NUMERIC_SECTIONS = ("data", "network", "init", "training", "lyapunov")
-
-
-def numeric_config(cfg: dict) -> dict:
-    """The part of the config that determines a shard's content (besides setting and seeds)."""
-    return {key: cfg[key] for key in NUMERIC_SECTIONS}
-
 
 def run_table(result: EnsembleResult, seeds, activation: str, init: str):
     """One row per run with self-explaining columns (see `simulate_runs`)."""

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .network import Shape
+from .layout import Shape
 
 
 DATA_STREAM, INIT_STREAM, BATCH_STREAM = 0xDA7A, 0x5EED, 0xBA7C

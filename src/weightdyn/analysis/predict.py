@@ -73,9 +73,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
 from sklearn.svm import SVC
 
-from .io import checkpoint_labels
+from ..engine.config import checkpoint_labels
+from .events import EVENTS, event_labels, outcome_class
 
-EVENTS = ("low", "high")
 FTLE_FORMS = {"local": "ftle_local", "cum": "ftle_cum"}
 FTLE_FORM_NAMES = {"local": "local", "cum": "cumulative"}
 
@@ -167,25 +167,6 @@ class PredictConfig:
 
 # ----------------------------------------------------------------------------------
 # Events and split.
-
-def event_labels(runs: pd.DataFrame, event: str, low_loss: float, high_loss: float) -> np.ndarray:
-    """Boolean event indicator per run. Diverged runs count as high, never as low."""
-    final = runs["final_loss"].to_numpy(dtype=np.float64)
-    diverged = runs["diverged"].to_numpy(dtype=bool)
-    with np.errstate(invalid="ignore"):
-        if event == "low":
-            return ~diverged & (final < low_loss)
-        if event == "high":
-            return diverged | (final > high_loss)
-    raise ValueError(f"unknown event {event!r}; choose one of {EVENTS}")
-
-
-def outcome_class(runs: pd.DataFrame, low_loss: float, high_loss: float) -> np.ndarray:
-    """0 = low, 1 = intermediate, 2 = high (or diverged): the strata of the split."""
-    low = event_labels(runs, "low", low_loss, high_loss)
-    high = event_labels(runs, "high", low_loss, high_loss)
-    return np.where(low, 0, np.where(high, 2, 1))
-
 
 def _split_one(seeds: np.ndarray, strata: np.ndarray, test_size: float, seed: int) -> np.ndarray:
     """Test-half mask for one setting (seeds sorted ascending)."""

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lyapunov as ly
-from .ensemble import EngineConfig, Ensemble, setting_inputs
+from .. import lyapunov as ly
+from .config import EngineConfig
+from .ensemble import Ensemble, setting_inputs
 
 
 def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = False, progress=None):

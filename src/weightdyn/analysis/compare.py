@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 from scipy.signal import find_peaks
 
-from .figures import FigureConfig, cos_groups
+from ..report.figures import FigureConfig, cos_groups
 from .predict import FTLE_FORM_NAMES, PredictConfig, best_rows, event_labels, predictor_label
 
 # The paper's checkpoints (intervals) and their t labels.

@@ -19,26 +19,10 @@ X (B, N1) shared by all runs or (R, B, N1) per run, and targets y (B,), (B, N3) 
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from .network import Shape, activation, unpack
-
-
-@lru_cache(maxsize=None)
-def layout_indices(shape: Shape) -> tuple[np.ndarray, np.ndarray]:
-    """Index arrays of the layout: hidden[j, i] (i = N1 means b1[j]) and w32[k, j]."""
-    N1, N2, N3 = shape.N1, shape.N2, shape.N3
-    hidden = np.empty((N2, N1 + 1), dtype=np.intp)
-    for j in range(N2):
-        for i in range(N1):
-            hidden[j, i] = i * N2 + j
-        hidden[j, N1] = shape.off_b1 + j
-    w32 = np.array([[shape.off_W32 + j * N3 + k for j in range(N2)] for k in range(N3)], dtype=np.intp)
-    hidden.setflags(write=False)
-    w32.setflags(write=False)
-    return hidden, w32
+from .activations import activation
+from .layout import Shape, layout_indices, unpack
 
 
 def _batch(X, y, N3):

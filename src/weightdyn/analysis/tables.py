@@ -1,0 +1,143 @@
+"""The runs table in other shapes: long tables per quantity, and a summary per setting.
+
+The tables of a pipeline run (``results/tables``):
+
+- ``runs.parquet``: one row per run, the columns of `weightdyn.engine.simulate_runs`.
+- ``losses.parquet``: seed, activation, init, interval, t, loss: C(t) at every checkpoint
+  and the final loss (interval = n_intervals).
+- ``lyapunov.parquet``: seed, activation, init, index, le.
+- ``ftle.parquet``: seed, activation, init, interval, t, index, ftle_local, ftle_cum.
+- ``angles.parquet``: seed, activation, init, estimate, interval, t, i, j, abs_cos, with
+  estimate 'past' (past-only CLVs known at `interval`, which estimate the CLVs
+  clv_window intervals earlier) or 'ginelli' (Ginelli CLVs at `interval`); the angles
+  at the end of training are the 'past' rows with interval = n_intervals.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..engine.columns import ID_COLUMNS
+from ..engine.config import checkpoint_labels
+
+
+# ----------------------------------------------------------------------------------
+# Long tables.
+
+def _n_params(runs: pd.DataFrame) -> int:
+    P = 0
+    while f"le_{P + 1}" in runs.columns:
+        P += 1
+    if P == 0:
+        raise ValueError("the runs table has no le_1 column")
+    return P
+
+
+def _block(runs: pd.DataFrame, keys: dict[str, np.ndarray], values: dict[str, list[str]]) -> pd.DataFrame:
+    """Stack runs x K items: `keys` holds K labels per key column, `values` K column names
+    of `runs` per value column; rows run-major (all items of run 0, then run 1, ...)."""
+    n, K = len(runs), len(next(iter(values.values())))
+    out = {col: np.repeat(runs[col].to_numpy(), K) for col in ID_COLUMNS}
+    for name, labels in keys.items():
+        out[name] = np.tile(np.asarray(labels), n)
+    for name, cols in values.items():
+        out[name] = runs[cols].to_numpy(dtype=np.float64).reshape(-1)
+    return pd.DataFrame(out)
+
+
+def long_tables(runs: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_intervals: int) -> dict[str, pd.DataFrame]:
+    """The runs table in long format: {'losses', 'lyapunov', 'ftle', 'angles'} (see module doc)."""
+    P = _n_params(runs)
+    ck = [int(c) for c in checkpoints]
+    labels = checkpoint_labels(ck, dt)
+    t_of = {c: c * float(dt) for c in ck + [int(n_intervals)]}
+    pairs = [(i, j) for i in range(1, P + 1) for j in range(i + 1, P + 1)]
+    missing = [f"loss_t{lab}" for lab in labels if f"loss_t{lab}" not in runs.columns]
+    if missing:
+        raise ValueError(f"the runs table lacks the checkpoint columns {missing}")
+
+    losses = _block(
+        runs,
+        {"interval": np.array(ck + [int(n_intervals)], dtype=np.int64)},
+        {"loss": [f"loss_t{lab}" for lab in labels] + ["final_loss"]},
+    )
+    lyap = _block(runs, {"index": np.arange(1, P + 1, dtype=np.int64)}, {"le": [f"le_{q}" for q in range(1, P + 1)]})
+    ftle = _block(
+        runs,
+        {"interval": np.repeat(np.array(ck, dtype=np.int64), P), "index": np.tile(np.arange(1, P + 1, dtype=np.int64), len(ck))},
+        {
+            "ftle_local": [f"ftle_local_{q}_t{lab}" for lab in labels for q in range(1, P + 1)],
+            "ftle_cum": [f"ftle_cum_{q}_t{lab}" for lab in labels for q in range(1, P + 1)],
+        },
+    )
+    angle_parts = []
+    for estimate, points in (("past", ck), ("ginelli", ck)):
+        for c, lab in zip(points, labels):
+            angle_parts.append(((estimate, c), [f"cos_{estimate}_{i}_{j}_t{lab}" for i, j in pairs]))
+    angle_parts.append((("past", int(n_intervals)), [f"cos_end_{i}_{j}" for i, j in pairs]))
+    angles = _block(
+        runs,
+        {
+            "estimate": np.repeat([est for (est, _), _ in angle_parts], len(pairs)),
+            "interval": np.repeat(np.array([c for (_, c), _ in angle_parts], dtype=np.int64), len(pairs)),
+            "i": np.tile(np.array([i for i, _ in pairs], dtype=np.int64), len(angle_parts)),
+            "j": np.tile(np.array([j for _, j in pairs], dtype=np.int64), len(angle_parts)),
+        },
+        {"abs_cos": [col for _, cols in angle_parts for col in cols]},
+    )
+    for table in (losses, ftle, angles):
+        table.insert(table.columns.get_loc("interval") + 1, "t", table["interval"].map(t_of).astype(np.float64))
+    return {"losses": losses, "lyapunov": lyap, "ftle": ftle, "angles": angles}
+
+
+# ----------------------------------------------------------------------------------
+# Per-setting summary.
+
+def setting_summary(runs: pd.DataFrame, low_loss: float, high_loss: float, le_tolerance: float) -> pd.DataFrame:
+    """Summary statistics of one setting's runs as a (quantity, value) table.
+
+    Shares are fractions of the runs that did not diverge. 'positive' exponents are
+    counted raw (> 0) and with a tolerance (> le_tolerance), since the exponents of dead
+    units are zero up to rounding.
+    """
+    ok = runs.loc[~runs["diverged"].astype(bool)]
+    n_ok = len(ok)
+    P = _n_params(runs)
+    final = ok["final_loss"].to_numpy(dtype=np.float64)
+    le = ok[[f"le_{q}" for q in range(1, P + 1)]].to_numpy(dtype=np.float64)
+    lead = le[:, : min(3, P)]
+
+    def share(mask) -> float:
+        return float(np.count_nonzero(mask)) / n_ok if n_ok else float("nan")
+
+    def quantile(q) -> float:
+        return float(np.quantile(final, q)) if n_ok else float("nan")
+
+    rows: list[tuple[str, object]] = [
+        ("runs", int(len(runs))),
+        ("diverged", int(len(runs) - n_ok)),
+        ("final_loss_min", quantile(0.0)),
+        ("final_loss_q05", quantile(0.05)),
+        ("final_loss_q25", quantile(0.25)),
+        ("final_loss_median", quantile(0.5)),
+        ("final_loss_q75", quantile(0.75)),
+        ("final_loss_q95", quantile(0.95)),
+        ("final_loss_max", quantile(1.0)),
+        ("low_loss_threshold", float(low_loss)),
+        ("low_loss_share", share(final < low_loss)),
+        ("high_loss_threshold", float(high_loss)),
+        ("high_loss_share", share(final > high_loss)),
+        ("le_tolerance", float(le_tolerance)),
+        ("le1_positive_share", share(le[:, 0] > 0)),
+        ("le1_positive_share_tol", share(le[:, 0] > le_tolerance)),
+        ("three_leading_positive_share", share(np.all(lead > 0, axis=1))),
+        ("three_leading_positive_share_tol", share(np.all(lead > le_tolerance, axis=1))),
+    ]
+    rows += [(f"le_{q}_mean", float(le[:, q - 1].mean()) if n_ok else float("nan")) for q in range(1, P + 1)]
+    if "mean_cos_end" in ok.columns:
+        m = ok["mean_cos_end"].to_numpy(dtype=np.float64)
+        rows += [("mean_cos_end_mean", float(m.mean()) if n_ok else float("nan")),
+                 ("mean_cos_end_median", float(np.median(m)) if n_ok else float("nan"))]
+    return pd.DataFrame({"quantity": [q for q, _ in rows], "value": pd.Series([v for _, v in rows], dtype=object)})

@@ -1,0 +1,61 @@
+"""Column names of the runs table: the one place that spells them.
+
+A run's row holds its identity (seed, activation, init), its outcome (final_loss,
+diverged, diverged_step), its Lyapunov exponents le_1..le_P and, per checkpoint with
+label t (intervals x dt, see `config.checkpoint_labels`): the loss C(t), the local and
+cumulative FTLEs, and |cos| of every CLV pair for the past-only and Ginelli estimates
+with their mean over pairs; last, |cos| of the past-only CLVs at the end of training.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ID_COLUMNS = ("seed", "activation", "init")
+FINAL_LOSS, DIVERGED, DIVERGED_STEP = "final_loss", "diverged", "diverged_step"
+FTLE_FORMS = ("local", "cum")         # log R_qq of the interval ending at t / d tau; running mean since 0
+CLV_ESTIMATES = ("past", "ginelli")   # past-only estimate known at t; Ginelli's CLVs at t
+MEAN_COS_END = "mean_cos_end"
+
+
+def le(q: int) -> str:
+    """The q-th Lyapunov exponent (1-based)."""
+    return f"le_{q}"
+
+
+def loss_at(label: str) -> str:
+    """C(t) on the whole data set at checkpoint label t."""
+    return f"loss_t{label}"
+
+
+def ftle(form: str, q: int, label: str) -> str:
+    """The q-th FTLE of `form` ('local' or 'cum') at checkpoint label t."""
+    return f"ftle_{form}_{q}_t{label}"
+
+
+def cos(estimate: str, i: int, j: int, label: str) -> str:
+    """|cos theta_ij| of CLV pair i < j of `estimate` ('past' or 'ginelli') at label t."""
+    return f"cos_{estimate}_{i}_{j}_t{label}"
+
+
+def mean_cos(estimate: str, label: str) -> str:
+    """The mean |cos theta_ij| over all pairs of `estimate` at checkpoint label t."""
+    return f"mean_cos_{estimate}_t{label}"
+
+
+def cos_end(i: int, j: int) -> str:
+    """|cos theta_ij| of the past-only CLVs at the end of training."""
+    return f"cos_end_{i}_{j}"
+
+
+def pairs(P: int) -> list[tuple[int, int]]:
+    """The CLV pairs (i, j), 1 <= i < j <= P, in the order of the table's columns."""
+    return [(i, j) for i in range(1, P + 1) for j in range(i + 1, P + 1)]
+
+
+def n_exponents(columns: Iterable[str]) -> int:
+    """P, the number of exponents le_1..le_P among `columns` (a table or its columns)."""
+    names = set(columns)
+    P = 0
+    while le(P + 1) in names:
+        P += 1
+    return P

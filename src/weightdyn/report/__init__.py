@@ -1,0 +1,1 @@
+"""Reports: the paper's figures and Markdown documents, from the analysis tables."""
