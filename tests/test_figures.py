@@ -7,8 +7,11 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from test_predict import CHECKPOINTS, DT, synthetic_runs
+from weightdyn.analysis.angles import cos_groups
 from weightdyn.report import figures as fg
 from weightdyn.analysis import predict as pr
+from weightdyn.analysis.config import PredictConfig
+from weightdyn.report import markdown
 from weightdyn.model.streams import make_task
 
 SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
@@ -17,7 +20,7 @@ SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
 @pytest.fixture(scope="module")
 def tables():
     runs = synthetic_runs(n=60, settings=SETTINGS, P=9)
-    cfg = pr.PredictConfig(n_boot=2)
+    cfg = PredictConfig(n_boot=2)
     split = pr.split_runs(runs, cfg)
     auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg, split)
     restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg, split)
@@ -99,7 +102,7 @@ def test_cos_groups_follow_the_paper_colours():
     runs["cos_end_1_2"] = np.clip(1.0 - rng.exponential(0.02, 200), 0, 1)  # tangencies
     runs["cos_end_1_3"] = rng.uniform(0.0, 0.05, 200)  # orthogonal
     runs["cos_end_2_3"] = rng.uniform(0.3, 0.6, 200)  # in between
-    groups = fg.cos_groups(runs)
+    groups = cos_groups(runs, tangent=0.9, orthogonal=0.1, quantile=0.95)
     assert groups == {(1, 2): "tangent", (1, 3): "orthogonal", (2, 3): "intermediate"}
     fig = fg.fig08_cos_vs_loss(runs)
     colours = {ax.get_title(): tuple(ax.collections[0].get_facecolor()[0][:3]) for ax in visible(fig)}
@@ -119,7 +122,7 @@ def test_small_and_empty_settings_and_missing_events(tmp_path):
     """One run, a setting without runs, and AUC rows without enough events: the figures
     are still drawn, and the empty panels say why."""
     runs = synthetic_runs(n=1, settings=(("relu", "he"),), P=9)
-    cfg = pr.PredictConfig(n_boot=0)
+    cfg = PredictConfig(n_boot=0)
     auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg)
     assert auc["auc"].isna().all()
     restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)

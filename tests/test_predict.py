@@ -7,6 +7,8 @@ import yaml
 
 from weightdyn.analysis import compare
 from weightdyn.analysis import predict as pr
+from weightdyn.analysis.config import PredictConfig
+from weightdyn.report import markdown
 from weightdyn.engine import simulate_runs
 
 DT = 3e-5
@@ -56,7 +58,7 @@ def synthetic_runs(n=120, settings=(("relu", "he"), ("tanh", "he")), P=4, labels
 
 
 def quick_cfg(**kw):
-    return pr.PredictConfig(**{"n_boot": 0, **kw})
+    return PredictConfig(**{"n_boot": 0, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +235,7 @@ def test_too_few_positives_are_flagged_not_crashed():
     assert (low["status"] == "ok").all() and low["auc"].notna().all()
     t1 = pr.table1(auc, cfg)
     assert len(t1) == 4 and t1[[c for c in t1 if c.startswith("auc_t")]].isna().all().all()
-    assert "too few events" in pr.table1_markdown(t1, cfg=cfg)
+    assert "too few events" in markdown.table1_markdown(t1, cfg=cfg)
 
 
 def test_predict_all_on_a_tiny_simulated_table():
@@ -256,7 +258,7 @@ def test_no_runs_to_predict_gives_empty_tables_not_errors():
     restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
     assert len(restart) == 0 and list(restart.columns) == pr.RESTART_COLUMNS
     t1 = pr.table1(auc, cfg)
-    assert len(t1) == 4 and "nothing to show" in pr.table1_markdown(t1, cfg=cfg)
+    assert len(t1) == 4 and "nothing to show" in markdown.table1_markdown(t1, cfg=cfg)
     md = compare.comparison_markdown(runs, auc, restart, {"training": {}, "lyapunov": {}})
     assert "No AUCs were computed." in md and "Not computed: no high-loss setting" in md
 
@@ -282,7 +284,7 @@ def test_table1_has_the_four_rows(predicted):
         assert t1.loc[t1["row"] == "best lambda_i(t)", f"predictor_t{lab}"].item().startswith("ftle_local_")
     # the best FTLE is chosen by its training-half AUC: the one built from the final loss
     assert (t1.loc[t1["row"] == "best lambda_i(t)", [f"predictor_t{lab}" for lab in LABELS]] == "ftle_local_1").all().all()
-    md = pr.table1_markdown(t1, cfg=cfg)
+    md = markdown.table1_markdown(t1, cfg=cfg)
     table_rows = [line for line in md.splitlines() if line.startswith("| ") and "n/a" not in line]
     for name in pr.TABLE1_ROWS.values():
         assert sum(line.startswith(f"| {name} |") for line in table_rows) == 3  # AUC, chosen predictor, counts

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 
 from weightdyn.report.figures import FigureConfig, make_figure, save_figure  # noqa: E402
 from weightdyn.pipeline.io import read_parquet  # noqa: E402
-from weightdyn.analysis.predict import PredictConfig  # noqa: E402
+from weightdyn.analysis.config import PredictConfig  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
 with open(snakemake.log[0], "w", buffering=1) as log:

@@ -8,7 +8,9 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 
 from weightdyn.pipeline.io import atomic_write, provenance, read_parquet, write_csv, write_parquet  # noqa: E402
-from weightdyn.analysis.predict import PredictConfig, predict_all, split_runs, table1, table1_markdown  # noqa: E402
+from weightdyn.analysis.config import PredictConfig  # noqa: E402
+from weightdyn.analysis.predict import predict_all, split_runs, table1  # noqa: E402
+from weightdyn.report.markdown import table1_markdown  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
 with open(snakemake.log[0], "w", buffering=1) as log:

@@ -7,7 +7,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import traceback  # noqa: E402
 
 from weightdyn.pipeline.io import read_parquet, write_csv  # noqa: E402
-from weightdyn.analysis.predict import PredictConfig, restart_policy  # noqa: E402
+from weightdyn.analysis.config import PredictConfig  # noqa: E402
+from weightdyn.analysis.predict import restart_policy  # noqa: E402
 
 p = snakemake.params
 with open(snakemake.log[0], "w", buffering=1) as log:

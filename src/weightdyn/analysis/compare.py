@@ -23,8 +23,12 @@ import pandas as pd
 from scipy import stats
 from scipy.signal import find_peaks
 
-from ..report.figures import FigureConfig, cos_groups
-from .predict import FTLE_FORM_NAMES, PredictConfig, best_rows, event_labels, predictor_label
+from ..report.figures import FigureConfig
+from .angles import cos_groups
+from ..report.labels import FTLE_FORM_NAMES, predictor_label
+from .config import PredictConfig
+from .events import event_labels
+from .predict import best_rows
 
 # The paper's checkpoints (intervals) and their t labels.
 PAPER_CHECKPOINTS = {500: "0.015", 1000: "0.03", 2000: "0.06", 3000: "0.09"}
@@ -249,7 +253,7 @@ def _cos_claims(runs: pd.DataFrame, p: PredictConfig, f: FigureConfig) -> list[C
     for act in ("relu", "tanh"):
         sub = _ok(_setting(runs, act, "he"))
         if len(sub):
-            both[act] = {pair for pair, g in cos_groups(sub, f).items() if g == "tangent"}
+            both[act] = {pair for pair, g in cos_groups(sub, f.cos_tangent, f.cos_orthogonal, f.cos_quantile).items() if g == "tangent"}
     cols = [c for c in runs.columns if c.startswith("cos_end_")]
     he = _ok(runs[runs["init"] == "he"])
     top = float(np.nanmax(he[cols].to_numpy(dtype=np.float64), initial=np.nan)) if len(he) and cols else float("nan")

@@ -58,9 +58,8 @@ the policy on the test half.
 from __future__ import annotations
 
 import hashlib
-import re
 import warnings
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from collections.abc import Sequence
 
 import numpy as np
@@ -74,95 +73,15 @@ from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
 from sklearn.svm import SVC
 
 from ..engine.config import checkpoint_labels
+from .config import FTLE_FORMS, PredictConfig
 from .events import EVENTS, event_labels, outcome_class
 
-FTLE_FORMS = {"local": "ftle_local", "cum": "ftle_cum"}
-FTLE_FORM_NAMES = {"local": "local", "cum": "cumulative"}
 
 AUC_COLUMNS = [
     "event", "activation", "init", "predictor", "group", "form", "t", "t_label", "interval",
     "auc", "ci_low", "ci_high", "auc_train", "n_train", "n_test", "positives", "positives_train",
     "n_excluded", "status",
 ]
-
-
-# ----------------------------------------------------------------------------------
-# Settings.
-
-@dataclass(frozen=True)
-class PredictConfig:
-    """Settings of the prediction stage (`events` and `predict` of the pipeline config)."""
-
-    low_loss: float = 4.0
-    high_loss: float = 100.0
-    high_activations: tuple[str, ...] = ("relu",)
-    inits: tuple[str, ...] = ("he",)
-    n_bins: int = 10
-    bin_strategy: str = "quantile"
-    alpha: float = 1.0
-    test_size: float = 0.5
-    split_seed: int = 0
-    min_events: int = 3
-    svm_C: float = 1.0
-    svm_gamma: str | float = "scale"
-    svm_class_weight: str | None = "balanced"
-    n_boot: int = 200
-    ci_level: float = 0.95
-    boot_seed: int = 0
-    ftle_form: str = "local"
-
-    def __post_init__(self):
-        object.__setattr__(self, "high_activations", tuple(self.high_activations))
-        object.__setattr__(self, "inits", tuple(self.inits))
-        if not self.low_loss < self.high_loss:
-            raise ValueError(f"events: low_loss {self.low_loss} must be below high_loss {self.high_loss}")
-        if self.n_bins < 2:
-            raise ValueError(f"predict.n_bins must be at least 2, got {self.n_bins}")
-        if self.bin_strategy not in ("quantile", "uniform", "kmeans"):
-            raise ValueError(f"predict.bin_strategy must be quantile, uniform or kmeans, got {self.bin_strategy!r}")
-        if not 0.0 < self.test_size < 1.0:
-            raise ValueError(f"predict.test_size must lie in (0, 1), got {self.test_size}")
-        if self.min_events < 1:
-            raise ValueError(f"predict.min_events must be at least 1, got {self.min_events}")
-        if self.n_boot < 0:
-            raise ValueError(f"predict.bootstrap.n_boot must be non-negative, got {self.n_boot}")
-        if not 0.0 < self.ci_level < 1.0:
-            raise ValueError(f"predict.bootstrap.level must lie in (0, 1), got {self.ci_level}")
-        if self.ftle_form not in FTLE_FORMS:
-            raise ValueError(f"predict.ftle_form must be one of {sorted(FTLE_FORMS)}, got {self.ftle_form!r}")
-
-    @classmethod
-    def from_config(cls, cfg: dict) -> "PredictConfig":
-        """From a pipeline config: thresholds from `events`, the rest from `predict`."""
-        ev, pr = cfg.get("events", {}), cfg.get("predict", {})
-        svm, boot = pr.get("svm", {}), pr.get("bootstrap", {})
-        d = {f.name: f.default for f in fields(cls)}
-        gamma = svm.get("gamma", d["svm_gamma"])
-        if isinstance(gamma, str) and gamma not in ("scale", "auto"):
-            gamma = float(gamma)  # a number that YAML 1.1 read as text, e.g. 1e-3
-        return cls(
-            low_loss=float(ev.get("low_loss", d["low_loss"])),
-            high_loss=float(ev.get("high_loss", d["high_loss"])),
-            high_activations=tuple(pr.get("high_activations", d["high_activations"])),
-            inits=tuple(pr.get("inits", d["inits"])),
-            n_bins=int(pr.get("n_bins", d["n_bins"])),
-            bin_strategy=str(pr.get("bin_strategy", d["bin_strategy"])),
-            alpha=float(pr.get("alpha", d["alpha"])),
-            test_size=float(pr.get("test_size", d["test_size"])),
-            split_seed=int(pr.get("split_seed", d["split_seed"])),
-            min_events=int(pr.get("min_events", d["min_events"])),
-            svm_C=float(svm.get("C", d["svm_C"])),
-            svm_gamma=gamma if isinstance(gamma, str) else float(gamma),
-            svm_class_weight=svm.get("class_weight", d["svm_class_weight"]),
-            n_boot=int(boot.get("n_boot", d["n_boot"])),
-            ci_level=float(boot.get("level", d["ci_level"])),
-            boot_seed=int(boot.get("seed", d["boot_seed"])),
-            ftle_form=str(pr.get("ftle_form", d["ftle_form"])),
-        )
-
-    def events_for(self, activation: str) -> list[str]:
-        """The events predicted for an activation: low always, high where configured."""
-        return ["low", "high"] if activation in self.high_activations else ["low"]
 
 
 # ----------------------------------------------------------------------------------
@@ -252,20 +171,6 @@ def predictor_specs(runs: pd.DataFrame, label: str) -> list[dict]:
     if missing:
         raise ValueError(f"the runs table lacks predictor columns for t = {label}: {missing[:5]}...")
     return specs
-
-
-def predictor_label(predictor: str) -> str:
-    """A readable name: ftle_cum_3 -> 'lambda_3 (cumulative)', cos_past_1_2 -> '|cos theta_1,2|'."""
-    m = re.fullmatch(r"ftle_(local|cum)_(\d+)", predictor)
-    if m:
-        return f"lambda_{m.group(2)} ({FTLE_FORM_NAMES[m.group(1)]})"
-    m = re.fullmatch(r"cos_past_(\d+)_(\d+)", predictor)
-    if m:
-        return f"|cos theta_{m.group(1)},{m.group(2)}|"
-    m = re.fullmatch(r"svm_ftle_(local|cum)", predictor)
-    if m:
-        return f"SVM on all FTLEs ({FTLE_FORM_NAMES[m.group(1)]})"
-    return {"mean_cos_past": "mean |cos theta|", "loss": "C(t)"}.get(predictor, predictor)
 
 
 # ----------------------------------------------------------------------------------
@@ -562,51 +467,6 @@ def table1(auc: pd.DataFrame, cfg: PredictConfig, event: str = "high", activatio
             rec[f"status_t{label}"] = r["status"] if r is not None else "not computed"
         records.append(rec)
     return pd.DataFrame(records)
-
-
-def _fmt_auc(auc: float, lo: float, hi: float) -> str:
-    if not np.isfinite(auc):
-        return "n/a"
-    if np.isfinite(lo):
-        return f"{auc:.3f} [{lo:.3f}, {hi:.3f}]"
-    return f"{auc:.3f}"
-
-
-def table1_markdown(t1: pd.DataFrame, event: str = "high", activation: str = "relu", init: str = "he",
-                    cfg: PredictConfig | None = None) -> str:
-    """Table I as Markdown: AUC [CI] per row and checkpoint, the chosen predictors and counts."""
-    labels = [c[len("auc_t"):] for c in t1.columns if c.startswith("auc_t")]
-    cfg = cfg or PredictConfig()
-    thr = {"high": f"c_f > {cfg.high_loss:g}", "low": f"c_f < {cfg.low_loss:g}"}[event]
-    lines = [
-        f"# Table I: AUC for predicting {thr} ({activation} + {init})",
-        "",
-        f"AUC on the test half with a {cfg.ci_level:.0%} stratified bootstrap interval ({cfg.n_boot} resamples). "
-        f"'best' rows: the member of the group with the largest AUC on the training half. "
-        f"FTLE form: {FTLE_FORM_NAMES[cfg.ftle_form]}.",
-        "",
-        "| predictor | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
-        "|---|" + "---|" * len(labels),
-    ]
-    for _, r in t1.iterrows():
-        cells = [_fmt_auc(r[f"auc_t{lab}"], r[f"ci_low_t{lab}"], r[f"ci_high_t{lab}"]) for lab in labels]
-        lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
-    lines += ["", "| chosen predictor | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
-              "|---|" + "---|" * len(labels)]
-    for _, r in t1.iterrows():
-        cells = [predictor_label(r[f"predictor_t{lab}"]) if r[f"predictor_t{lab}"] else "-" for lab in labels]
-        lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
-    lines += ["", "| test runs (positives) | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
-              "|---|" + "---|" * len(labels)]
-    for _, r in t1.iterrows():
-        cells = [f"{int(r[f'n_test_t{lab}'])} ({int(r[f'positives_t{lab}'])})" for lab in labels]
-        lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
-    notes = sorted({r[f"status_t{lab}"] for _, r in t1.iterrows() for lab in labels} - {"ok"})
-    if notes:
-        lines += ["", "Not computed where: " + "; ".join(notes) + "."]
-    if not labels:
-        lines += ["", f"No {activation} + {init} runs, or no {event} event for this activation: nothing to show."]
-    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------------

@@ -24,7 +24,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..pipeline.io import atomic_write
-from ..analysis.predict import FTLE_FORM_NAMES, FTLE_FORMS, PredictConfig, n_exponents
+from ..analysis.angles import cos_groups
+from ..analysis.config import FTLE_FORMS, PredictConfig
+from ..analysis.predict import n_exponents
+from .labels import FTLE_FORM_NAMES
 
 ACTIVATION_ORDER = ("relu", "tanh", "gelu", "sigmoid")
 ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "tanh", "gelu": "GELU", "sigmoid": "sigmoid"}
@@ -272,32 +275,6 @@ def fig_le_vs_loss(runs: pd.DataFrame, init: str, pcfg: PredictConfig | None = N
 # ----------------------------------------------------------------------------------
 # Figs. 8, 9: angles between CLVs at the end of training.
 
-def cos_groups(runs: pd.DataFrame, fcfg: FigureConfig | None = None, prefix: str = "cos_end") -> dict:
-    """The paper's three colour groups of CLV pairs from |cos theta_ij| at the end of training.
-
-    'tangent' (red): the pair can become tangent, its upper quantile (cos_quantile) of
-    |cos| reaches cos_tangent; 'orthogonal' (black): otherwise, if its median |cos| is at
-    most cos_orthogonal; 'intermediate' (blue): the rest. Returns {(i, j): group}.
-    """
-    fcfg = fcfg or FigureConfig()
-    P = n_exponents(runs)
-    out = {}
-    ok = runs[~runs["diverged"].astype(bool)]
-    for i in range(1, P + 1):
-        for j in range(i + 1, P + 1):
-            v = ok[f"{prefix}_{i}_{j}"].to_numpy(dtype=np.float64)
-            v = v[np.isfinite(v)]
-            if not len(v):
-                out[(i, j)] = "intermediate"
-            elif np.quantile(v, fcfg.cos_quantile) >= fcfg.cos_tangent:
-                out[(i, j)] = "tangent"
-            elif np.median(v) <= fcfg.cos_orthogonal:
-                out[(i, j)] = "orthogonal"
-            else:
-                out[(i, j)] = "intermediate"
-    return out
-
-
 def fig08_cos_vs_loss(runs: pd.DataFrame, init: str = "he", fcfg: FigureConfig | None = None,
                       pcfg: PredictConfig | None = None) -> Figure:
     """Fig. 8: c_f (log) against |cos theta_ij| at the end of training (past-only CLVs),
@@ -312,7 +289,7 @@ def fig08_cos_vs_loss(runs: pd.DataFrame, init: str = "he", fcfg: FigureConfig |
     for k, (sf, act) in enumerate(zip(subfigs, acts)):
         sub = runs[(runs["activation"] == act) & (runs["init"] == init)]
         ok = sub.loc[np.isfinite(sub["final_loss"]) & (sub["final_loss"] > 0) & ~sub["diverged"].astype(bool)]
-        groups = cos_groups(ok, fcfg) if len(ok) else {}
+        groups = cos_groups(ok, fcfg.cos_tangent, fcfg.cos_orthogonal, fcfg.cos_quantile) if len(ok) else {}
         style = scatter_style(len(ok))
         cols = [f"cos_end_{i}_{j}" for i in range(1, P + 1) for j in range(i + 1, P + 1)]
         top = np.nanmax(ok[cols].to_numpy(dtype=np.float64), initial=0.0) if len(ok) else 1.0
