@@ -45,7 +45,7 @@ def test_replay_by_independent_implementation(task, act, init, dt):
     ens = Ensemble(c, theta0, X, y, seeds)
     states, ftle = [ens.theta.copy()], []
     for _ in range(c.n_intervals):
-        R, _ = ens.advance_interval()
+        R = ens.advance_interval()
         states.append(ens.theta.copy())
         ftle.append(np.log(np.diagonal(R, axis1=1, axis2=2)) / c.tau)
     states, ftle = np.stack(states, 1), np.stack(ftle, 1)

@@ -17,6 +17,7 @@ import pytest
 from scipy.special import digamma
 
 from weightdyn.lyapunov import (
+    LyapunovLoop,
     LyapunovResult,
     TangentStepper,
     backward_iteration,
@@ -26,6 +27,7 @@ from weightdyn.lyapunov import (
     pair_labels,
     past_only_clvs,
     qr_positive,
+    run_checkpoints,
     solve_upper,
 )
 
@@ -321,8 +323,9 @@ def test_linear_map_ginelli_clvs_are_eigenvectors(linear_run):
 
 def test_linear_map_past_only_clvs(linear_run):
     V = past_only_clvs(linear_run, window=25)
-    assert V.shape == (60 - 25 + 1, 3, 2, 2)
-    assert_parallel_columns(V, [EIG_EXPANDING, EIG_CONTRACTING], atol=1e-10)
+    assert V.shape == (60 + 1, 3, 2, 2)  # indexed by the time the estimate becomes known
+    assert np.isnan(V[:25]).all() and np.isfinite(V[25:]).all()
+    assert_parallel_columns(V[25:], [EIG_EXPANDING, EIG_CONTRACTING], atol=1e-10)
     # Window semantics, exactly: the estimate with window w is the normalized A^{-w} e_2,
     # whose distance to the eigenvector shrinks by 1/4 per step of window.
     Ainv = np.linalg.inv(LINEAR_A)
@@ -330,7 +333,7 @@ def test_linear_map_past_only_clvs(linear_run):
     for w in range(1, 11):
         expected = np.linalg.matrix_power(Ainv, w) @ np.array([0.0, 1.0])
         expected /= np.linalg.norm(expected)
-        V = past_only_clvs(linear_run, window=w)
+        V = past_only_clvs(linear_run, window=w)[w:]
         assert V.shape == (60 - w + 1, 3, 2, 2)
         np.testing.assert_allclose(V[..., :, 1], np.broadcast_to(expected, V[..., :, 1].shape), atol=1e-14)
         np.testing.assert_allclose(V[..., :, 0], np.broadcast_to(EIG_EXPANDING, V[..., :, 0].shape), atol=1e-15)
@@ -451,11 +454,10 @@ def test_past_only_converges_to_ginelli_henon():
     ref = ginelli_clvs(res, window=W_ref)[j]
     medians = []
     for w in range(1, 9):
-        est = past_only_clvs(res, window=w)
-        assert est.shape == (n - w + 1, 500, 2, 2)
+        est = past_only_clvs(res, window=w)[j + w]  # known at t_{j+w}, about t_j
         # CLV_1 is the first Gram-Schmidt vector for every window.
-        np.testing.assert_allclose(est[j][..., :, 0], res.Q[j][..., :, 0], rtol=0, atol=1e-15)
-        medians.append(np.median(one_minus_abs_cos(est[j][..., :, 1], ref[..., :, 1])))
+        np.testing.assert_allclose(est[..., :, 0], res.Q[j][..., :, 0], rtol=0, atol=1e-15)
+        medians.append(np.median(one_minus_abs_cos(est[..., :, 1], ref[..., :, 1])))
     medians = np.array(medians)
     # Measured medians over the 500 members for w = 1..8: 6.0e-4, 7.2e-6, 8.7e-8, 1.8e-9,
     # 1.7e-11, 4.5e-13, 6.5e-15, 1.1e-16 (the reference gives ~1e-7 at 3 and ~1e-11 at 5);
@@ -594,3 +596,73 @@ def test_discarded_intervals_leave_the_exponents_but_not_the_history():
     res = lyapunov_spectrum(henon, henon_jac, henon_ensemble(10, seed=3), n_intervals=50, discard=20)
     np.testing.assert_allclose(res.exponents, res.ftle_local[20:].mean(axis=0), rtol=1e-13)
     assert len(res.ftle_local) == 50
+
+
+# ----------------------------------------------------------------------------------
+# 8. The loop over a stepper: the bookkeeping the ensemble integrator runs.
+
+
+def test_loop_window_is_the_past_only_estimate_at_every_interval():
+    """The ring of the last W R-matrices, read at interval m, gives exactly the past-only
+    estimate known at t_m (the explicit indexing of `past_only_clvs`), for every m >= W."""
+    x0, n, W = henon_ensemble(6, seed=21), 30, 4
+    res = lyapunov_spectrum(henon, henon_jac, x0, n_intervals=n, transient=200, keep_basis=True)
+    stepper = TangentStepper(henon, henon_jac, henon_trajectory(x0, 200, 0)[0])
+    loop = LyapunovLoop(stepper, tau=1.0, window=W)
+    past = past_only_clvs(res, W)
+    for m in range(1, n + 1):
+        R = loop.step()
+        np.testing.assert_array_equal(R, res.R[m - 1])
+        if m < W:
+            with pytest.raises(ValueError):
+                loop.window_clvs()
+            continue
+        np.testing.assert_array_equal(res.Q[m - W] @ loop.window_clvs(), past[m])
+    np.testing.assert_array_equal(loop.exponents, res.exponents)
+
+
+def test_run_checkpoints_records_at_the_right_intervals():
+    """FTLEs at checkpoint c are those of interval c; Ginelli's cosines at c equal the
+    past-only ones known at c + W; the record at the end is the estimate known at n."""
+    x0, n, W, ck = henon_ensemble(5, seed=22), 40, 3, (5, 20, 37)
+    res = lyapunov_spectrum(henon, henon_jac, x0, n_intervals=n, transient=100, keep_basis=True)
+    loop = LyapunovLoop(TangentStepper(henon, henon_jac, henon_trajectory(x0, 100, 0)[0]), tau=1.0, window=W)
+    seen = []
+    rec = run_checkpoints(loop, n, ck, at_checkpoint=lambda i, m: seen.append((i, m)))
+    assert seen == [(0, 5), (1, 20), (2, 37)]
+    past = past_only_clvs(res, W)
+    cos_of = lambda V, m: clv_cosines(res.Q[m - W].swapaxes(-1, -2) @ V)  # noqa: E731
+    for i, c in enumerate(ck):
+        np.testing.assert_array_equal(rec.ftle_local[i], res.ftle_local[c - 1])
+        np.testing.assert_allclose(rec.ftle_cum[i], res.ftle_cumulative[c - 1], rtol=1e-13)
+        np.testing.assert_allclose(rec.cos_past[i], cos_of(past[c], c), atol=1e-13)
+        np.testing.assert_allclose(rec.cos_ginelli[i], cos_of(past[c + W], c + W), atol=1e-13)
+    np.testing.assert_allclose(rec.cos_end, cos_of(past[n], n), atol=1e-13)
+    np.testing.assert_array_equal(rec.exponents, res.exponents)
+    with pytest.raises(ValueError):
+        run_checkpoints(LyapunovLoop(TangentStepper(henon, henon_jac, x0), 1.0, window=W), n, (2,))
+
+
+class _HalfInvalid(TangentStepper):
+    """A stepper whose second member is declared invalid after the first interval."""
+
+    @property
+    def valid(self):
+        return np.array([True, self.steps < 1])
+
+    steps = 0
+
+    def advance_interval(self):
+        R = super().advance_interval()
+        self.steps += 1
+        R[1] = np.eye(2)
+        return R
+
+
+def test_loop_reports_nan_where_the_stepper_is_invalid():
+    loop = LyapunovLoop(_HalfInvalid(henon, henon_jac, henon_ensemble(2, seed=23)), tau=1.0, window=2)
+    for _ in range(3):
+        loop.step()
+    assert np.isfinite(loop.exponents[0]).all() and np.isnan(loop.exponents[1]).all()
+    cos = loop.window_cosines()
+    assert np.isfinite(cos[0]).all() and np.isnan(cos[1]).all()

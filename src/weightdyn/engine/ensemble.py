@@ -4,11 +4,12 @@ Training map (one mini-batch gradient-descent step = one Euler step of Eqs. 3-6)
 
     theta_{n+1} = theta_n + dt * f(theta_n; batch_n),   M_n = I + dt * J(theta_n; batch_n),
 
-with J the analytic (Eqs. 8-23) or finite-difference Jacobian. Every k steps the tangent
-basis is re-orthonormalized (`lyapunov.qr_positive_mgs`); from the R-matrices come the
-Lyapunov exponents, local and cumulative FTLEs at checkpoints, and CLV angles by
-Ginelli's method and the past-only estimate (`lyapunov.backward_iteration`), keeping
-only a ring buffer of the last W R-matrices.
+with J the analytic (Eqs. 8-23) or finite-difference Jacobian. `Ensemble` is this map
+as a `lyapunov.Stepper`: k steps (the fast `kernel` where it applies), then the tangent
+basis is re-orthonormalized (`qr.qr_positive_mgs`). The bookkeeping over the R-matrices
+(exponents, local and cumulative FTLEs at checkpoints, CLV angles by Ginelli's method
+and the past-only estimate from a ring of the last W R-matrices) is
+`lyapunov.LyapunovLoop`, the same code that the known-system tests run.
 
 Arrays carry the run axis first: theta (R, P), Q (R, P, P). Every per-run quantity is
 computed independently of the other runs, so a run's outputs do not depend on the size
@@ -24,6 +25,7 @@ from .. import lyapunov as ly
 from ..model.flow import flow_and_jacobian_mode
 from ..model.network import loss
 from ..model.streams import batch_indices, initial_state, make_task
+from . import columns as col
 from .config import EngineConfig
 from .kernel import SharedBatchKernel
 from .qr import qr_positive_mgs
@@ -63,7 +65,11 @@ class BatchStream:
 
 
 class Ensemble:
-    """R training runs and their tangent bases; `advance_interval` is the hot path."""
+    """R training runs and their tangent bases: a `lyapunov.Stepper` of the training map.
+
+    `advance_interval` is the hot path; `valid` (the runs that have not diverged) and
+    `cost0` (the batch cost at the first step of the last interval) go with it.
+    """
 
     def __init__(self, config: EngineConfig, theta0: np.ndarray, X: np.ndarray, y: np.ndarray, seeds=None):
         self.c = config
@@ -83,9 +89,14 @@ class Ensemble:
         self.Q = np.broadcast_to(np.eye(P), (R, P, P)).copy()
         self.interval = 0  # intervals completed
         self.alive = np.ones(R, dtype=bool)
+        self.cost0 = np.full(R, np.nan)
         self.diverged_step = np.full(R, -1, dtype=np.int64)
         fast = config.shape.N3 == 1 and config.batch_mode == "shared" and config.jacobian == "analytic"
         self.kernel = SharedBatchKernel(config.shape, config.activation, config.dt, self.X, self.y) if fast else None
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.alive
 
     @property
     def step(self) -> int:
@@ -99,11 +110,10 @@ class Ensemble:
             self.theta[bad] = 0.0  # a harmless state: the row is excluded from outputs
             self.Q[bad] = np.eye(self.c.shape.P)
 
-    def advance_interval(self) -> tuple[np.ndarray, np.ndarray]:
-        """k training steps with tangent propagation, then QR.
-
-        Returns (R_m (R, P, P), batch cost at the interval's first step (R,)).
-        """
+    def advance_interval(self) -> np.ndarray:
+        """k training steps with tangent propagation, then QR: returns R_m (R, P, P), the
+        identity for diverged runs; the batch cost of the interval's first step goes to
+        `cost0`."""
         c = self.c
         idx = self.batches.interval(self.interval)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -123,7 +133,8 @@ class Ensemble:
         self._mark_diverged(first_bad >= 0, self.step + first_bad)
         R[~self.alive] = np.eye(c.shape.P)
         self.interval += 1
-        return R, cost0
+        self.cost0 = cost0
+        return R
 
     def _blocks(self):
         """Slices of at most KERNEL_BLOCK runs: blocks that stay in cache."""
@@ -178,95 +189,67 @@ class EnsembleResult:
 
 
 def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> EnsembleResult:
-    """Train R runs from theta0 (R, P) and measure their stability (see module docstring).
+    """Train R runs from theta0 (R, P) and measure their stability (see module docstring):
+    `lyapunov.run_checkpoints` over the ensemble, with C(t) recorded at the checkpoints.
 
     `progress(steps_done, steps_total, runs)` is called after every interval.
     """
     c = config
     ens = Ensemble(c, theta0, X, y, seeds)
-    R, P = ens.theta.shape
-    W, M, tau = c.clv_window, c.n_intervals, c.tau
-    n_ck = len(c.checkpoints)
-    n_pairs = P * (P - 1) // 2
-    ck_index = {m: i for i, m in enumerate(c.checkpoints)}
-    ginelli_due = {m + W: i for i, m in enumerate(c.checkpoints)}
+    R = len(ens.theta)
+    loss_at = np.full((len(c.checkpoints), R), np.nan)
 
-    nan = lambda *shape: np.full(shape, np.nan)  # noqa: E731
-    out = EnsembleResult(
-        config=c, le=nan(R, P), ftle_local=nan(R, n_ck, P), ftle_cum=nan(R, n_ck, P), loss=nan(R, n_ck),
-        cos_past=nan(R, n_ck, n_pairs), cos_ginelli=nan(R, n_ck, n_pairs), cos_end=nan(R, n_pairs),
-        final_loss=nan(R), diverged=np.zeros(R, bool), diverged_step=np.full(R, -1), pairs=ly.pair_labels(P),
-    )
-    ring = np.empty((W, R, P, P))
-    log_sum = np.zeros((R, P))
+    def at_checkpoint(i, m):
+        loss_at[i] = ens.full_loss()
 
-    def window_cosines():
-        """cos of the CLVs from the last W R-matrices (forward order), alive runs only."""
-        Rs = ring[np.arange(ens.interval - W, ens.interval) % W]
-        cos = ly.clv_cosines(ly.backward_iteration(Rs))
-        cos[~ens.alive] = np.nan
-        return cos
-
-    for m in range(1, M + 1):
-        Rm, _ = ens.advance_interval()
-        ring[(m - 1) % W] = Rm
-        log_r = np.log(np.diagonal(Rm, axis1=-2, axis2=-1))
-        log_r[~ens.alive] = np.nan
-        log_sum += log_r
-        if m in ck_index:
-            i = ck_index[m]
-            out.ftle_local[:, i] = log_r / tau
-            out.ftle_cum[:, i] = log_sum / (m * tau)
-            out.loss[:, i] = ens.full_loss()
-            out.cos_past[:, i] = window_cosines()
-        if m in ginelli_due:
-            out.cos_ginelli[:, ginelli_due[m]] = window_cosines()
+    def after_interval(m):
         if progress is not None:
             progress(ens.step, c.n_steps, R)
 
-    out.le[:] = log_sum / (M * tau)
-    out.cos_end[:] = window_cosines()
-    out.final_loss[:] = ens.full_loss()
-    out.diverged[:] = ~ens.alive
-    out.diverged_step[:] = ens.diverged_step
-    return out
+    loop = ly.LyapunovLoop(ens, c.tau, window=c.clv_window)
+    rec = ly.run_checkpoints(loop, c.n_intervals, c.checkpoints, at_checkpoint, after_interval)
+    runs_first = lambda a: np.moveaxis(a, 0, 1)  # noqa: E731  (checkpoint, run, ...) -> (run, checkpoint, ...)
+    return EnsembleResult(
+        config=c, le=rec.exponents, ftle_local=runs_first(rec.ftle_local), ftle_cum=runs_first(rec.ftle_cum),
+        loss=loss_at.T, cos_past=runs_first(rec.cos_past), cos_ginelli=runs_first(rec.cos_ginelli),
+        cos_end=rec.cos_end, final_loss=ens.full_loss(), diverged=~ens.alive, diverged_step=ens.diverged_step,
+        pairs=col.pairs(c.shape.P),
+    )
 
 
 # ----------------------------------------------------------------------------------
 # The pipeline's entry point: one block of seeds of one setting -> one row per run.
 
 def run_table(result: EnsembleResult, seeds, activation: str, init: str):
-    """One row per run with self-explaining columns (see `simulate_runs`)."""
+    """One row per run with the columns of `engine.columns` (see `simulate_runs`)."""
     import pandas as pd
 
     c = result.config
     P = c.shape.P
     cols = {
-        "seed": np.asarray(seeds, dtype=np.int64),
-        "activation": activation,
-        "init": init,
-        "final_loss": result.final_loss,
-        "diverged": result.diverged,
-        "diverged_step": result.diverged_step.astype(np.int64),
+        col.ID_COLUMNS[0]: np.asarray(seeds, dtype=np.int64),
+        col.ID_COLUMNS[1]: activation,
+        col.ID_COLUMNS[2]: init,
+        col.FINAL_LOSS: result.final_loss,
+        col.DIVERGED: result.diverged,
+        col.DIVERGED_STEP: result.diverged_step.astype(np.int64),
     }
-    for q in range(P):
-        cols[f"le_{q + 1}"] = result.le[:, q]
+    for q in range(1, P + 1):
+        cols[col.le(q)] = result.le[:, q - 1]
     for i, label in enumerate(c.labels()):
-        t = f"t{label}"
-        cols[f"loss_{t}"] = result.loss[:, i]
-        for q in range(P):
-            cols[f"ftle_local_{q + 1}_{t}"] = result.ftle_local[:, i, q]
-        for q in range(P):
-            cols[f"ftle_cum_{q + 1}_{t}"] = result.ftle_cum[:, i, q]
-        for kind in ("past", "ginelli"):
-            cos = np.abs(getattr(result, f"cos_{kind}")[:, i])
+        cols[col.loss_at(label)] = result.loss[:, i]
+        for form, values in zip(col.FTLE_FORMS, (result.ftle_local, result.ftle_cum)):
+            for q in range(1, P + 1):
+                cols[col.ftle(form, q, label)] = values[:, i, q - 1]
+        for estimate, values in zip(col.CLV_ESTIMATES, (result.cos_past, result.cos_ginelli)):
+            cos = np.abs(values[:, i])
             for p, (a, b) in enumerate(result.pairs):
-                cols[f"cos_{kind}_{a}_{b}_{t}"] = cos[:, p]
-            cols[f"mean_cos_{kind}_{t}"] = cos.mean(axis=1)
+                cols[col.cos(estimate, a, b, label)] = cos[:, p]
+            cols[col.mean_cos(estimate, label)] = cos.mean(axis=1)
     cos_end = np.abs(result.cos_end)
     for p, (a, b) in enumerate(result.pairs):
-        cols[f"cos_end_{a}_{b}"] = cos_end[:, p]
-    cols["mean_cos_end"] = cos_end.mean(axis=1)
+        cols[col.cos_end(a, b)] = cos_end[:, p]
+    cols[col.MEAN_COS_END] = cos_end.mean(axis=1)
     return pd.DataFrame(cols)
 
 
@@ -294,4 +277,4 @@ def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds):
     data, s = cfg["data"], config.shape
     X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], s.N1, s.N3)
     init_cfg = cfg["init"]
-    return X, y, initial_state(seeds, s, init, float(init_cfg["wide_scale"]), init_cfg.get("he_biases", "zero"))
+    return X, y, initial_state(seeds, s, init, float(init_cfg["wide_scale"]), init_cfg["he_biases"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import lyapunov as ly
+from . import columns as col
 from .config import EngineConfig
 from .ensemble import Ensemble, setting_inputs
 
@@ -26,26 +27,24 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
     c = EngineConfig.from_config(cfg, activation)
     X, y, theta0 = setting_inputs(cfg, c, init, [seed])
     ens = Ensemble(c, theta0, X, y, seeds=[seed])
+    loop = ly.LyapunovLoop(ens, c.tau, window=c.clv_window if clv else 0)
     P, W, M = c.shape.P, c.clv_window, c.n_intervals
-    pairs = ly.pair_labels(P)
+    pairs = col.pairs(P)
     theta = np.full((M, P), np.nan)
     full, batch, ftle = np.full(M, np.nan), np.full(M, np.nan), np.full((M, P), np.nan)
     cos = np.full((M, len(pairs)), np.nan)
-    ring = []
     rows = M
     for m in range(M):
         theta[m] = ens.theta[0]
         full[m] = ens.full_loss()[0]
-        R, cost0 = ens.advance_interval()
+        loop.step()
         if not ens.alive[0]:
             rows = m + 1
             break
-        batch[m] = cost0[0]
-        ftle[m] = np.log(np.diagonal(R[0])) / c.tau
-        if clv:
-            ring = (ring + [R[0]])[-W:]
-            if len(ring) == W:
-                cos[m] = np.abs(ly.clv_cosines(ly.backward_iteration(np.stack(ring))))
+        batch[m] = ens.cost0[0]
+        ftle[m] = loop.ftle_local[0]
+        if clv and loop.m >= W:
+            cos[m] = np.abs(loop.window_cosines()[0])
         if progress is not None:
             progress(ens.step, c.n_steps, 1)
     cols = {"interval": np.arange(1, rows + 1), "t": np.arange(rows) * c.tau,
