@@ -59,3 +59,24 @@ def n_exponents(columns: Iterable[str]) -> int:
     while le(P + 1) in names:
         P += 1
     return P
+
+
+# ----------------------------------------------------------------------------------
+# The trajectory table of one run (`engine.trajectory`): one row per interval.
+
+TRAJECTORY_COLUMNS = ("interval", "t", "step", "batch_loss", "loss")
+
+
+def theta(p: int) -> str:
+    """The p-th component of the state (paper's layout, 1-based) at an interval's start."""
+    return f"theta_{p}"
+
+
+def interval_ftle(q: int) -> str:
+    """The q-th local FTLE of the interval."""
+    return f"ftle_{q}"
+
+
+def interval_cos(i: int, j: int) -> str:
+    """|cos theta_ij| of the past-only CLV estimate known at the interval's end."""
+    return f"cos_{i}_{j}"

@@ -47,14 +47,14 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
             cos[m] = np.abs(loop.window_cosines()[0])
         if progress is not None:
             progress(ens.step, c.n_steps, 1)
-    cols = {"interval": np.arange(1, rows + 1), "t": np.arange(rows) * c.tau,
-            "step": np.arange(rows) * c.steps_per_interval}
-    cols.update({f"theta_{p + 1}": theta[:rows, p] for p in range(P)})
-    cols["batch_loss"] = batch[:rows]
-    cols["loss"] = full[:rows]
-    cols.update({f"ftle_{p + 1}": ftle[:rows, p] for p in range(P)})
+    interval, t, step, batch_loss, full_loss = col.TRAJECTORY_COLUMNS
+    cols = {interval: np.arange(1, rows + 1), t: np.arange(rows) * c.tau, step: np.arange(rows) * c.steps_per_interval}
+    cols.update({col.theta(p + 1): theta[:rows, p] for p in range(P)})
+    cols[batch_loss] = batch[:rows]
+    cols[full_loss] = full[:rows]
+    cols.update({col.interval_ftle(p + 1): ftle[:rows, p] for p in range(P)})
     if clv:
-        cols.update({f"cos_{a}_{b}": cos[:rows, i] for i, (a, b) in enumerate(pairs)})
+        cols.update({col.interval_cos(a, b): cos[:rows, i] for i, (a, b) in enumerate(pairs)})
     table = pd.DataFrame(cols)
     table.attrs["param_names"] = c.shape.param_names()
     table.attrs["diverged_step"] = int(ens.diverged_step[0])
