@@ -214,6 +214,12 @@ class CheckpointRecord:
     cos_end: np.ndarray
 
 
+def checkpoints_outside(checkpoints, n_intervals: int, window: int) -> list[int]:
+    """The checkpoints outside [W, n_intervals - W]: there the past-only estimate lacks the
+    W intervals before, or Ginelli's CLVs the W intervals after."""
+    return [int(c) for c in checkpoints if not window <= int(c) <= n_intervals - window]
+
+
 def run_checkpoints(loop: LyapunovLoop, n_intervals: int, checkpoints, at_checkpoint=None,
                     after_interval=None) -> CheckpointRecord:
     """Run `loop` for n_intervals and record FTLEs and CLV angles at the checkpoints
@@ -225,7 +231,7 @@ def run_checkpoints(loop: LyapunovLoop, n_intervals: int, checkpoints, at_checkp
     W, ck = loop.window, [int(c) for c in checkpoints]
     if W < 1:
         raise ValueError("run_checkpoints needs a CLV window W >= 1")
-    if any(not W <= c <= n_intervals - W for c in ck):
+    if checkpoints_outside(ck, n_intervals, W):
         raise ValueError(f"checkpoints must lie in [W, n_intervals - W] = [{W}, {n_intervals - W}], got {ck}")
     ck_index = {m: i for i, m in enumerate(ck)}
     ginelli_due = {m + W: i for i, m in enumerate(ck)}

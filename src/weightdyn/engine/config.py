@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..lyapunov import checkpoints_outside
 from ..model.activations import ACTIVATIONS
 from ..model.flow import JACOBIANS
 from ..model.layout import Shape
@@ -51,12 +52,12 @@ class EngineConfig:
         if not self.divergence_threshold > 0:
             raise ValueError("training.divergence_threshold must be positive")
         W, M = self.clv_window, self.n_intervals
-        for c in self.checkpoints:
-            if not W <= c <= M - W:
-                raise ValueError(
-                    f"lyapunov.checkpoints: {c} must lie in [clv_window, n_intervals - clv_window] = [{W}, {M - W}] "
-                    "(the past-only CLVs need W intervals before it, Ginelli's W after it)"
-                )
+        outside = checkpoints_outside(self.checkpoints, M, W)
+        if outside:
+            raise ValueError(
+                f"lyapunov.checkpoints: {outside} must lie in [clv_window, n_intervals - clv_window] = [{W}, {M - W}] "
+                "(the past-only CLVs need W intervals before a checkpoint, Ginelli's W after it)"
+            )
         if list(self.checkpoints) != sorted(set(self.checkpoints)):
             raise ValueError("lyapunov.checkpoints must be strictly increasing")
         if len(set(self.labels())) != len(self.checkpoints):
