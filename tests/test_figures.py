@@ -13,6 +13,7 @@ from weightdyn.analysis import predict as pr
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.report import markdown
 from weightdyn.model.streams import make_task
+from weightdyn.pipeline.io import save_figure
 
 SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
 
@@ -75,7 +76,7 @@ def test_figure_axes_and_files(name, tables, tmp_path):
         assert check(ax), (name, ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
     assert fig.get_suptitle() or fig.subfigs
     if name not in ("fig08_cos_vs_final_loss_he",):  # the 72-panel figure is written by the pipeline test
-        paths = fg.save_figure(fig, tmp_path / name, dpi=30)
+        paths = save_figure(fig, tmp_path / name, dpi=30)
         assert [p.suffix for p in paths] == [".png", ".pdf"]
         assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[0].stat().st_size > 1000
         assert paths[1].read_bytes()[:5] == b"%PDF-" and paths[1].stat().st_size > 1000
@@ -138,6 +139,6 @@ def test_small_and_empty_settings_and_missing_events(tmp_path):
     for name in ("fig12_auc_ftle_high", "fig15_roc_curves"):
         fig = fg.make_figure(name, tables)
         assert "too few events" in texts(fig)
-        fg.save_figure(fig, tmp_path / name, dpi=30)
+        save_figure(fig, tmp_path / name, dpi=30)
     fig = fg.make_figure("fig16_restart_policy", tables)
     assert "not computed" in texts(fig)

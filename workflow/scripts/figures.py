@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
-from weightdyn.report.figures import FigureConfig, make_figure, save_figure  # noqa: E402
-from weightdyn.pipeline.io import read_parquet  # noqa: E402
+from weightdyn.report.figures import FigureConfig, make_figure  # noqa: E402
+from weightdyn.pipeline.io import read_parquet, save_figure  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
 
 p, out = snakemake.params, snakemake.output

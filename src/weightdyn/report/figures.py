@@ -1,9 +1,9 @@
 """The paper's Figures 2-15, and the restart-policy figure, from the pipeline's tables.
 
 Every `fig*` function takes tables (pandas DataFrames) and returns a
-`matplotlib.figure.Figure` (object-oriented API, no pyplot state); `save_figure` writes
-it as PNG and PDF. `FIGURES` maps each output name to its function and the tables it
-needs, which is what the figure rules use.
+`matplotlib.figure.Figure` (object-oriented API, no pyplot state);
+`weightdyn.pipeline.io.save_figure` writes it as PNG and PDF. `FIGURES` maps each
+output name to its function and the tables it needs, which is what the figure rules use.
 
 Readability for any number of runs: marker size and opacity shrink as the number of
 points grows (`scatter_style`), histogram bins grow with it (`n_hist_bins`), dense
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -23,7 +22,6 @@ from matplotlib import ticker
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..pipeline.io import atomic_write
 from ..analysis.angles import cos_groups
 from ..analysis.config import FTLE_FORMS, PredictConfig
 from ..analysis.predict import n_exponents
@@ -58,22 +56,6 @@ class FigureConfig:
 
 # ----------------------------------------------------------------------------------
 # Helpers.
-
-def save_figure(fig: Figure, stem, dpi: int = 150) -> list[Path]:
-    """Write `fig` to stem.png and stem.pdf (atomically); returns the two paths.
-
-    The figures lay themselves out (constrained layout, or a fixed grid for the
-    figures with many panels, Figs. 5-8 and 14), so
-    they are written as they are, without a second 'tight' cropping pass.
-    """
-    stem = Path(stem)
-    paths = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=dpi))
-        paths.append(path)
-    return paths
-
 
 def activations_of(runs: pd.DataFrame, init: str | None = None) -> list[str]:
     """Activations present (for `init`), in the paper's order (ReLU, tanh, then others)."""
