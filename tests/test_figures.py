@@ -1,6 +1,8 @@
 """Figures 2-16: every figure is drawn from small synthetic tables, written as a non-empty
 PNG and PDF, and has the expected axes (labels, log scales, panel counts); figures stay
 readable and do not fail when a setting has one run, no runs or too few events."""
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,19 +13,31 @@ from weightdyn.analysis.angles import cos_groups
 from weightdyn.report import figures as fg
 from weightdyn.analysis import predict as pr
 from weightdyn.analysis.config import PredictConfig
-from weightdyn.report import markdown
+from weightdyn.engine import columns as col
+from weightdyn.model import activations
 from weightdyn.model.streams import make_task
+from weightdyn.pipeline.config import load_config
+from weightdyn.pipeline.io import save_figure
+from weightdyn.report import labels
+from weightdyn.report.figures import style
 
 SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
+FCFG = fg.FigureConfig.from_config(load_config())
+
+
+def predict_cfg(n_boot):
+    return PredictConfig.from_config(load_config({"predict": {"bootstrap": {"n_boot": n_boot}}}))
+
+
+PCFG = predict_cfg(2)
 
 
 @pytest.fixture(scope="module")
 def tables():
     runs = synthetic_runs(n=60, settings=SETTINGS, P=9)
-    cfg = PredictConfig(n_boot=2)
-    split = pr.split_runs(runs, cfg)
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg, split)
-    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg, split)
+    split = pr.split_runs(runs, PCFG)
+    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, PCFG, split)
+    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, PCFG, split)
     X, y = make_task(200, 0, "paper", 2)
     task = pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y[:, 0]})
     return dict(task=task, runs=runs, auc=auc, roc=roc, restart=restart)
@@ -67,7 +81,7 @@ def test_every_figure_has_an_expectation():
 
 @pytest.mark.parametrize("name", sorted(fg.FIGURES))
 def test_figure_axes_and_files(name, tables, tmp_path):
-    fig = fg.make_figure(name, tables)
+    fig = fg.make_figure(name, {key: tables[key] for key in fg.FIGURES[name].inputs}, PCFG, FCFG)
     axes = visible(fig)
     n_axes, check = EXPECTED[name]
     assert len(axes) == n_axes
@@ -75,7 +89,7 @@ def test_figure_axes_and_files(name, tables, tmp_path):
         assert check(ax), (name, ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
     assert fig.get_suptitle() or fig.subfigs
     if name not in ("fig08_cos_vs_final_loss_he",):  # the 72-panel figure is written by the pipeline test
-        paths = fg.save_figure(fig, tmp_path / name, dpi=30)
+        paths = save_figure(fig, tmp_path / name, dpi=30)
         assert [p.suffix for p in paths] == [".png", ".pdf"]
         assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[0].stat().st_size > 1000
         assert paths[1].read_bytes()[:5] == b"%PDF-" and paths[1].stat().st_size > 1000
@@ -84,15 +98,15 @@ def test_figure_axes_and_files(name, tables, tmp_path):
 def test_figure_data_are_drawn(tables):
     """The panels hold the runs: one point per run in the scatter figures, curves in the AUC figures."""
     runs = tables["runs"]
-    fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he", tables)
+    fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he", tables, PCFG, FCFG)
     n_he = [len(runs[(runs["activation"] == a) & (runs["init"] == "he")]) for a in ("relu", "tanh")]
     assert [len(ax.collections[0].get_offsets()) for ax in visible(fig)] == n_he
-    fig = fg.make_figure("fig10_auc_ftle_low", tables)
+    fig = fg.make_figure("fig10_auc_ftle_low", tables, PCFG, FCFG)
     relu_local = visible(fig)[0]
     assert len(relu_local.get_legend_handles_labels()[0]) == 9  # one curve per FTLE
-    fig = fg.make_figure("fig11_auc_cos_low", tables)
+    fig = fg.make_figure("fig11_auc_cos_low", tables, PCFG, FCFG)
     assert len(visible(fig)[0].get_legend_handles_labels()[0]) == 36 + 1  # 36 pairs and their mean
-    fig = fg.make_figure("fig15_roc_curves", tables)
+    fig = fg.make_figure("fig15_roc_curves", tables, PCFG, FCFG)
     assert all(len(ax.get_lines()) == 1 + len(CHECKPOINTS) for ax in visible(fig))  # chance line + one per t
 
 
@@ -104,7 +118,7 @@ def test_cos_groups_follow_the_paper_colours():
     runs["cos_end_2_3"] = rng.uniform(0.3, 0.6, 200)  # in between
     groups = cos_groups(runs, tangent=0.9, orthogonal=0.1, quantile=0.95)
     assert groups == {(1, 2): "tangent", (1, 3): "orthogonal", (2, 3): "intermediate"}
-    fig = fg.fig08_cos_vs_loss(runs)
+    fig = fg.fig08_cos_vs_loss(runs, "he", FCFG)
     colours = {ax.get_title(): tuple(ax.collections[0].get_facecolor()[0][:3]) for ax in visible(fig)}
     assert colours["(1,2)"] == to_rgba(fg.GROUP_COLOURS["tangent"])[:3]
     assert colours["(1,3)"] == to_rgba(fg.GROUP_COLOURS["orthogonal"])[:3]
@@ -122,7 +136,7 @@ def test_small_and_empty_settings_and_missing_events(tmp_path):
     """One run, a setting without runs, and AUC rows without enough events: the figures
     are still drawn, and the empty panels say why."""
     runs = synthetic_runs(n=1, settings=(("relu", "he"),), P=9)
-    cfg = PredictConfig(n_boot=0)
+    cfg = predict_cfg(0)
     auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg)
     assert auc["auc"].isna().all()
     restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
@@ -131,13 +145,86 @@ def test_small_and_empty_settings_and_missing_events(tmp_path):
     def texts(fig):
         return " ".join(t.get_text() for ax in fig.get_axes() for t in ax.texts)
 
-    fig = fg.make_figure("fig04_final_loss_wide", tables)  # no wide runs at all
+    fig = fg.make_figure("fig04_final_loss_wide", tables, PCFG, FCFG)  # no wide runs at all
     assert "no finite final losses" in texts(fig)
-    fig = fg.make_figure("fig03_final_loss_he", tables)
+    fig = fg.make_figure("fig03_final_loss_he", tables, PCFG, FCFG)
     assert len(visible(fig)[0].patches) > 0
     for name in ("fig12_auc_ftle_high", "fig15_roc_curves"):
-        fig = fg.make_figure(name, tables)
+        fig = fg.make_figure(name, tables, PCFG, FCFG)
         assert "too few events" in texts(fig)
-        fg.save_figure(fig, tmp_path / name, dpi=30)
-    fig = fg.make_figure("fig16_restart_policy", tables)
+        save_figure(fig, tmp_path / name, dpi=30)
+    fig = fg.make_figure("fig16_restart_policy", tables, PCFG, FCFG)
     assert "not computed" in texts(fig)
+
+
+def test_registry_draws_each_figure_from_exactly_its_inputs(tables):
+    """The figure rules give a figure the tables of its spec: its drawing takes exactly
+    those (in order) and the two settings, and every input is a table of the pipeline."""
+    for name, spec in fg.FIGURES.items():
+        assert list(inspect.signature(spec.draw).parameters) == [*spec.inputs, "pcfg", "fcfg"], name
+        assert set(spec.inputs) <= set(tables), name
+    with pytest.raises(ValueError, match="unknown figure"):
+        fg.make_figure("fig99", tables, PCFG, FCFG)
+
+
+def test_figure_config_reads_every_option_and_no_other():
+    cfg = load_config()
+    assert FCFG == fg.FigureConfig(**cfg["figures"])
+    del cfg["figures"]["cos_quantile"]
+    with pytest.raises(KeyError, match="cos_quantile"):
+        fg.FigureConfig.from_config(cfg)
+    with pytest.raises(ValueError, match="unknown options"):
+        fg.FigureConfig.from_config(load_config({"figures": {"cos_tangnet": 0.8}}))
+
+
+def test_settings_follow_the_activation_registry(monkeypatch):
+    """Panels come in the order of the activation registry, titled by report.labels: also
+    for activations registered later, whatever their order in the runs table."""
+    runs = synthetic_runs(n=5, settings=tuple((a, "he") for a in reversed(activations.ACTIVATIONS)), P=2)
+    titles = [ax.get_title() for ax in visible(fg.make_figure("fig03_final_loss_he", dict(runs=runs), PCFG, FCFG))]
+    assert [t.split(" + ")[0] for t in titles] == [f"({chr(97 + k)}) {act.label}"
+                                                   for k, act in enumerate(activations.ACTIVATIONS.values())]
+    relu = activations.get("relu")
+    added = [activations.Activation(name, name.upper(), relu.into, False, True) for name in ("zeta", "alpha")]
+    try:
+        for act in added:
+            activations.register(act)
+            monkeypatch.setitem(labels.ACTIVATION_NAMES, act.name, act.label)
+        runs = synthetic_runs(n=5, settings=(("alpha", "he"), ("zeta", "he"), ("relu", "he")), P=2)
+        fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he", dict(runs=runs), PCFG, FCFG)
+        assert [ax.get_title().split(",")[0] for ax in visible(fig)] == ["(a) ReLU + He", "(b) ZETA + He", "(c) ALPHA + He"]
+    finally:
+        for act in added:
+            activations.ACTIVATIONS.pop(act.name, None)
+    assert list(activations.ACTIVATIONS) == ["relu", "tanh", "gelu", "sigmoid"]
+
+
+def test_loss_axes_show_the_usable_runs_with_positive_loss():
+    """Diverged runs, non-finite and zero final losses stay off the log c_f axes; the
+    exponent densities keep the usable runs with c_f = 0."""
+    runs = synthetic_runs(n=10, settings=(("relu", "he"),), P=4)
+    runs.loc[0, col.DIVERGED] = True
+    runs.loc[0, col.FINAL_LOSS] = np.nan
+    runs.loc[1, col.FINAL_LOSS] = np.inf
+    runs.loc[2, col.FINAL_LOSS] = 0.0
+    assert list(style.loss_axis_runs(runs).index) == list(range(3, 10))
+    fig = fg.make_figure("fig03_final_loss_he", dict(runs=runs), PCFG, FCFG)
+    assert "diverged/non-finite: 3" in " ".join(t.get_text() for t in visible(fig)[0].texts)
+    fig = fg.make_figure("fig07_le_vs_final_loss_he", dict(runs=runs), PCFG, FCFG)
+    assert all(len(ax.collections[0].get_offsets()) == 7 for ax in visible(fig))
+    fig = fg.make_figure("fig05_le_distributions_he", dict(runs=runs), PCFG, FCFG)
+    assert "8 runs" in fig.subfigs[0].get_suptitle()
+
+
+@pytest.mark.parametrize("P", [2, 4, 5])
+def test_panels_follow_the_number_of_exponents(P):
+    """Fig. 5 has one panel per exponent in a near-square grid, Fig. 8 one per CLV pair in
+    the triangle of (P-1) x (P-1) panels."""
+    runs = synthetic_runs(n=8, settings=(("relu", "he"),), P=P)
+    fig = fg.make_figure("fig05_le_distributions_he", dict(runs=runs), PCFG, FCFG)
+    assert [ax.get_xlabel() for ax in visible(fig)] == [f"$l_{q}$" for q in range(1, P + 1)]
+    rows, cols = fig.subfigs[0].axes[0].get_gridspec().get_geometry()
+    assert rows * cols >= P and cols == int(np.ceil(np.sqrt(P)))
+    fig = fg.make_figure("fig08_cos_vs_final_loss_he", dict(runs=runs), PCFG, FCFG)
+    assert [ax.get_title() for ax in visible(fig)] == [f"({i},{j})" for i, j in col.pairs(P)]
+    assert fig.subfigs[0].axes[0].get_gridspec().get_geometry() == (P - 1, P - 1)

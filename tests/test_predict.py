@@ -10,6 +10,7 @@ from weightdyn.analysis import predict as pr
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.report import markdown
 from weightdyn.engine import simulate_runs
+from weightdyn.pipeline.config import load_config
 
 DT = 3e-5
 CHECKPOINTS = [500, 1000]
@@ -259,7 +260,8 @@ def test_no_runs_to_predict_gives_empty_tables_not_errors():
     assert len(restart) == 0 and list(restart.columns) == pr.RESTART_COLUMNS
     t1 = pr.table1(auc, cfg)
     assert len(t1) == 4 and "nothing to show" in markdown.table1_markdown(t1, cfg=cfg)
-    md = compare.comparison_markdown(runs, auc, restart, {"training": {}, "lyapunov": {}})
+    md = compare.comparison_markdown(runs, auc, restart, {"training": {}, "lyapunov": {},
+                                                               "figures": load_config()["figures"]})
     assert "No AUCs were computed." in md and "Not computed: no high-loss setting" in md
 
 
@@ -327,7 +329,8 @@ def test_comparison_document_contains_each_claim(predicted, runs):
     cfg, split, auc, _ = predicted
     restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg, split)
     full = {"settings": {}, "training": {"n_intervals": 36667, "steps_per_interval": 20, "dt": DT},
-            "lyapunov": {"checkpoints": CHECKPOINTS, "clv_window": 10}, "summary": {"le_tolerance": 1e-6}}
+            "lyapunov": {"checkpoints": CHECKPOINTS, "clv_window": 10}, "summary": {"le_tolerance": 1e-6},
+            "figures": load_config()["figures"]}
     md = compare.comparison_markdown(runs, auc, restart, full)
     for text in ("three clusters of c_f", "no c_f > 100", "wide-range init", "33% of ReLU + He", "62% of tanh + He",
                  "3% of ReLU + He runs have three positive", "no tanh + He run has three positive",
@@ -338,7 +341,7 @@ def test_comparison_document_contains_each_claim(predicted, runs):
     for values in compare.PAPER_TABLE1.values():
         for v in values:
             assert f"| {v:.4f} |" in md
-    claims = compare.compare_claims(runs, auc, cfg, compare.FigureConfig(), 1e-6)
+    claims = compare.compare_claims(runs, auc, cfg, compare.FigureConfig.from_config(load_config()), 1e-6)
     assert len({c.key for c in claims}) == len(claims)
     by_key = {c.key: c for c in claims}
     # the synthetic table has no tanh run above 100: the tanh claim holds

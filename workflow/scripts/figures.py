@@ -15,8 +15,9 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
-from weightdyn.report.figures import FigureConfig, make_figure, save_figure  # noqa: E402
-from weightdyn.pipeline.io import read_parquet  # noqa: E402
+from weightdyn.report.figures import FigureConfig, make_figure  # noqa: E402
+from weightdyn.pipeline.config import load_config  # noqa: E402
+from weightdyn.pipeline.io import read_parquet, save_figure  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
@@ -24,7 +25,9 @@ with open(snakemake.log[0], "w", buffering=1) as log:
     try:
         tables = {key: (pd.read_csv(path) if str(path).endswith(".csv") else read_parquet(path))
                   for key, path in snakemake.input.items()}
-        pcfg = PredictConfig.from_config({"events": p.events, "predict": p.predict})
+        # the runs figures read only the event thresholds; their rule leaves the prediction
+        # settings out of its params, so config.yaml fills them in here
+        pcfg = PredictConfig.from_config(load_config({"events": p.events, "predict": p.predict}))
         fcfg = FigureConfig.from_config({"figures": p.figures})
         for name in p.names:
             start = time.perf_counter()

@@ -143,6 +143,19 @@ def write_csv(df: pd.DataFrame, path) -> Path:
     return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
+def save_figure(fig, stem, dpi: int) -> list[Path]:
+    """Write the matplotlib Figure `fig` to stem.png and stem.pdf atomically; returns the
+    two paths. The figures lay themselves out (constrained layout, or a fixed grid), so
+    they are written as they are, without a second 'tight' cropping pass."""
+    stem = Path(stem)
+    paths = []
+    for ext in ("png", "pdf"):
+        path = stem.with_suffix(f".{ext}")
+        atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=dpi))
+        paths.append(path)
+    return paths
+
+
 def read_metadata(path) -> dict:
     """The 'weightdyn' metadata of a Parquet file ({} if it has none)."""
     meta = pq.read_schema(path).metadata or {}
