@@ -6,19 +6,18 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from weightdyn.analysis import tables as tb
 from weightdyn.pipeline import io
 from weightdyn.engine import simulate_runs
-from weightdyn.pipeline.config import numeric_config
+from weightdyn.pipeline.config import load_config, numeric_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tiny_cfg():
-    cfg = yaml.safe_load((ROOT / "workflow" / "presets" / "smoke.yaml").read_text())
+    cfg = load_config(ROOT / "workflow" / "presets" / "smoke.yaml")
     cfg["training"]["n_intervals"] = 12
     cfg["lyapunov"].update(clv_window=3, checkpoints=[3, 6, 9])
     return cfg
