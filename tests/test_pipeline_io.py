@@ -1,5 +1,8 @@
-"""weightdyn.io: atomic Parquet writing, provenance metadata, shards, long tables, summaries."""
+"""weightdyn.pipeline.io: atomic Parquet writing, provenance metadata, shards, long tables,
+summaries; weightdyn.pipeline.rules: what the rule scripts share."""
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ from weightdyn.analysis import tables as tb
 from weightdyn.pipeline import io
 from weightdyn.engine import simulate_runs
 from weightdyn.pipeline.config import load_config, numeric_config
+from weightdyn.pipeline.rules import job_log, pin_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -202,3 +206,54 @@ def test_setting_summary_counts_over_runs_that_did_not_diverge():
     assert s["le_1_mean"] == pytest.approx((0.5 + 0.3 + 1e-9 - 0.2) / 4)
     assert s["mean_cos_end_mean"] == pytest.approx(0.25)
     assert isinstance(s["runs"], int)
+
+
+# ----------------------------------------------------------------------------------
+# The rule scripts' helper.
+
+def test_threads_are_pinned_before_numpy_loads(tmp_path):
+    """In a fresh interpreter, as in a rule job: importing the package and the helper does
+    not load NumPy, and BLAS (also in the joblib workers of the predict rule) then runs on
+    the pinned thread count."""
+    code = """
+import sys
+import weightdyn, weightdyn.pipeline.rules as rules
+assert "numpy" not in sys.modules, "importing weightdyn loaded NumPy"
+rules.pin_threads(1)
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_info
+
+def blas_threads():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+import numpy
+print(blas_threads(), Parallel(n_jobs=2)(delayed(blas_threads)() for _ in range(2)))
+"""
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[1] [[1], [1]]"
+
+
+def test_pin_threads_refuses_once_numpy_is_loaded():
+    assert "numpy" in sys.modules  # this test module imported it
+    with pytest.raises(RuntimeError, match="before NumPy"):
+        pin_threads(1)
+
+
+class FakeJob:
+    def __init__(self, log):
+        self.log = [str(log)]
+
+
+def test_job_log_writes_the_traceback_of_a_failure_and_raises_it(tmp_path):
+    path = tmp_path / "job.log"
+    with pytest.raises(ZeroDivisionError):
+        with job_log(FakeJob(path)) as log:
+            print("started", file=log)
+            1 / 0
+    text = path.read_text()
+    assert text.startswith("started\nTraceback (most recent call last):") and "ZeroDivisionError" in text
+    with job_log(FakeJob(path)) as log:
+        print("fine", file=log)
+    assert path.read_text() == "fine\n"
