@@ -1,6 +1,7 @@
 """weightdyn.pipeline.io: atomic Parquet writing, provenance metadata, shards, long tables,
 summaries; weightdyn.pipeline.rules: what the rule scripts share."""
 import copy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,21 @@ def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
 def test_write_csv_is_atomic_and_plain(tmp_path):
     path = io.write_csv(pd.DataFrame({"quantity": ["runs"], "value": [3]}), tmp_path / "s.csv")
     assert path.read_text() == "quantity,value\nruns,3\n"
+
+
+def test_source_hash_covers_every_module_of_the_package(tmp_path):
+    package = Path(io.__file__).resolve().parents[1]
+    assert io.source_hash() == io.source_hash(package)
+    tree = tmp_path / "weightdyn"
+    shutil.copytree(package, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    before = io.source_hash(tree)
+    assert before == io.source_hash(package)  # names relative to the root: the copy hashes alike
+    module = tree / "engine" / "kernel.py"
+    module.write_text(module.read_text() + "\n")
+    assert io.source_hash(tree) != before
+    module.rename(tree / "engine" / "kernel2.py")  # a renamed module changes it too
+    renamed = io.source_hash(tree)
+    assert renamed != before and len(renamed) == 16
 
 
 # ----------------------------------------------------------------------------------
