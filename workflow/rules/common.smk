@@ -80,10 +80,14 @@ def summary_paths() -> list[str]:
     return [SUMMARY.format(setting=name) for name in SETTING_NAMES]
 
 
-# Cost model of a shard for cluster resources, an upper bound of measurements on one
-# core (paper preset, 500-run shards, two side by side: 1.8e-5 s per run-interval for
-# ReLU, 2.3e-5 for tanh): seconds per interval = SECONDS_PER_INTERVAL +
-# SECONDS_PER_RUN_INTERVAL * runs.
+# Cost model of a shard for cluster resources, an upper bound: seconds per interval =
+# SECONDS_PER_INTERVAL + SECONDS_PER_RUN_INTERVAL * runs. Measured (README): paper-preset
+# shards of 500 runs x 36,667 intervals, a ReLU + He and a tanh + He shard side by side on
+# 2 cores, took 259 s and 383 s, i.e. 1.41e-5 and 2.09e-5 s per run-interval with every
+# fixed cost included. SECONDS_PER_RUN_INTERVAL is 1.4x the slower (tanh) rate;
+# SECONDS_PER_INTERVAL bounds what does not grow with the runs (about 1.1e-3 s per
+# interval from the benchmark's 64- and 512-run rates; 3.5x that). For a 500-run shard the
+# model gives 697 s, 1.8x the tanh shard, before simulate_runtime's own factor of 3.
 SECONDS_PER_INTERVAL = 4e-3
 SECONDS_PER_RUN_INTERVAL = 3e-5
 
