@@ -4,6 +4,10 @@
     snakemake --cores all --configfile workflow/presets/smoke.yaml
     snakemake --profile profiles/slurm                       # on a SLURM cluster
 
+The config is this directory's config.yaml with the files of --configfile and the values
+of --config merged on top (workflow/rules/common.smk), also under --directory; the
+presets hold only what they change.
+
 Stages (workflow/rules/): data -> simulate (one Parquet shard per setting and seed
 block) -> aggregate (results/tables/) -> predict (AUCs, Table I, restart policy) ->
 figures (Figs. 2-16) -> report (paper comparison). See workflow/README.md.
@@ -11,9 +15,6 @@ figures (Figs. 2-16) -> report (paper comparison). See workflow/README.md.
 from snakemake.utils import min_version
 
 min_version("9.0")
-
-
-configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"

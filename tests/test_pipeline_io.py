@@ -1,24 +1,28 @@
-"""weightdyn.io: atomic Parquet writing, provenance metadata, shards, long tables, summaries."""
+"""weightdyn.pipeline.io: atomic Parquet writing, provenance metadata, shards, long tables,
+summaries; weightdyn.pipeline.rules: what the rule scripts share."""
 import copy
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from weightdyn.analysis import tables as tb
 from weightdyn.pipeline import io
 from weightdyn.engine import simulate_runs
-from weightdyn.pipeline.config import numeric_config
+from weightdyn.pipeline.config import load_config, numeric_config
+from weightdyn.pipeline.rules import job_log, pin_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tiny_cfg():
-    cfg = yaml.safe_load((ROOT / "workflow" / "presets" / "smoke.yaml").read_text())
+    cfg = load_config(ROOT / "workflow" / "presets" / "smoke.yaml")
     cfg["training"]["n_intervals"] = 12
     cfg["lyapunov"].update(clv_window=3, checkpoints=[3, 6, 9])
     return cfg
@@ -83,6 +87,21 @@ def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
 def test_write_csv_is_atomic_and_plain(tmp_path):
     path = io.write_csv(pd.DataFrame({"quantity": ["runs"], "value": [3]}), tmp_path / "s.csv")
     assert path.read_text() == "quantity,value\nruns,3\n"
+
+
+def test_source_hash_covers_every_module_of_the_package(tmp_path):
+    package = Path(io.__file__).resolve().parents[1]
+    assert io.source_hash() == io.source_hash(package)
+    tree = tmp_path / "weightdyn"
+    shutil.copytree(package, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    before = io.source_hash(tree)
+    assert before == io.source_hash(package)  # names relative to the root: the copy hashes alike
+    module = tree / "engine" / "kernel.py"
+    module.write_text(module.read_text() + "\n")
+    assert io.source_hash(tree) != before
+    module.rename(tree / "engine" / "kernel2.py")  # a renamed module changes it too
+    renamed = io.source_hash(tree)
+    assert renamed != before and len(renamed) == 16
 
 
 # ----------------------------------------------------------------------------------
@@ -203,3 +222,54 @@ def test_setting_summary_counts_over_runs_that_did_not_diverge():
     assert s["le_1_mean"] == pytest.approx((0.5 + 0.3 + 1e-9 - 0.2) / 4)
     assert s["mean_cos_end_mean"] == pytest.approx(0.25)
     assert isinstance(s["runs"], int)
+
+
+# ----------------------------------------------------------------------------------
+# The rule scripts' helper.
+
+def test_threads_are_pinned_before_numpy_loads(tmp_path):
+    """In a fresh interpreter, as in a rule job: importing the package and the helper does
+    not load NumPy, and BLAS (also in the joblib workers of the predict rule) then runs on
+    the pinned thread count."""
+    code = """
+import sys
+import weightdyn, weightdyn.pipeline.rules as rules
+assert "numpy" not in sys.modules, "importing weightdyn loaded NumPy"
+rules.pin_threads(1)
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_info
+
+def blas_threads():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+import numpy
+print(blas_threads(), Parallel(n_jobs=2)(delayed(blas_threads)() for _ in range(2)))
+"""
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[1] [[1], [1]]"
+
+
+def test_pin_threads_refuses_once_numpy_is_loaded():
+    assert "numpy" in sys.modules  # this test module imported it
+    with pytest.raises(RuntimeError, match="before NumPy"):
+        pin_threads(1)
+
+
+class FakeJob:
+    def __init__(self, log):
+        self.log = [str(log)]
+
+
+def test_job_log_writes_the_traceback_of_a_failure_and_raises_it(tmp_path):
+    path = tmp_path / "job.log"
+    with pytest.raises(ZeroDivisionError):
+        with job_log(FakeJob(path)) as log:
+            print("started", file=log)
+            1 / 0
+    text = path.read_text()
+    assert text.startswith("started\nTraceback (most recent call last):") and "ZeroDivisionError" in text
+    with job_log(FakeJob(path)) as log:
+        print("fine", file=log)
+    assert path.read_text() == "fine\n"

@@ -3,7 +3,6 @@ restart policy and the paper comparison, on synthetic and tiny simulated run tab
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from weightdyn.analysis import compare
 from weightdyn.analysis import predict as pr
@@ -241,7 +240,7 @@ def test_too_few_positives_are_flagged_not_crashed():
 
 def test_predict_all_on_a_tiny_simulated_table():
     """The column names of the real runs table: simulate a few runs and predict."""
-    cfg = yaml.safe_load(open(__import__("pathlib").Path(__file__).parents[1] / "workflow/presets/smoke.yaml"))
+    cfg = load_config(__import__("pathlib").Path(__file__).parents[1] / "workflow/presets/smoke.yaml")
     runs = pd.concat([simulate_runs(cfg, "relu", "he", range(8)), simulate_runs(cfg, "tanh", "he", range(8))],
                      ignore_index=True)
     checkpoints = cfg["lyapunov"]["checkpoints"]

@@ -12,13 +12,32 @@ The public entry points:
   exponents, FTLEs, CLV angles, losses) for many runs at once.
 - `lyapunov`: Benettin, Ginelli and past-only CLVs for any map with a tangent.
 """
-from . import lyapunov
-from .engine import EngineConfig, integrate, simulate_runs
-from .model import Shape, batch_indices, flow, flow_jacobian, initial_state, make_task, numeric_flow_jacobian, pack, unpack
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "EngineConfig", "Shape", "batch_indices", "flow", "flow_jacobian", "initial_state", "integrate", "lyapunov",
-    "make_task", "numeric_flow_jacobian", "pack", "simulate_runs", "unpack", "__version__",
-]
+# Public name -> module that defines it. They load on first use (PEP 562), so that
+# `import weightdyn.<subpackage>` does not import NumPy: a rule script sets its BLAS
+# thread count (weightdyn.pipeline.rules) before NumPy loads.
+_EXPORTS = {
+    "lyapunov": ".lyapunov",
+    "EngineConfig": ".engine", "integrate": ".engine", "simulate_runs": ".engine",
+    "Shape": ".model", "batch_indices": ".model", "flow": ".model", "flow_jacobian": ".model",
+    "initial_state": ".model", "make_task": ".model", "numeric_flow_jacobian": ".model", "pack": ".model",
+    "unpack": ".model",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'weightdyn' has no attribute {name!r}")
+    module = import_module(_EXPORTS[name], __name__)
+    value = module if name == "lyapunov" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -2,43 +2,31 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
-
-def _load_config(path):
-    import yaml
-
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+from .model.activations import ACTIVATIONS
+from .model.streams import INITS
 
 
 def cmd_trajectory(args) -> int:
     from .engine.trajectory import trajectory
+    from .pipeline.config import load_config, numeric_config
+    from .pipeline.io import config_hash, provenance, write_parquet
     from .pipeline.progress import ProgressLog
 
-    cfg = _load_config(args.config)
+    cfg = load_config(args.config)
     if args.intervals is not None:
         cfg["training"]["n_intervals"] = args.intervals
         W = cfg["lyapunov"]["clv_window"]
         cfg["lyapunov"]["checkpoints"] = [c for c in cfg["lyapunov"]["checkpoints"] if W <= c <= args.intervals - W]
     table = trajectory(cfg, args.activation, args.init, args.seed, clv=args.clv, progress=ProgressLog())
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    meta = {
-        "config": json.dumps(cfg),
-        "activation": args.activation,
-        "init": args.init,
-        "seed": str(args.seed),
-        "param_names": json.dumps(table.attrs["param_names"]),
-        "diverged_step": str(table.attrs["diverged_step"]),
-    }
-    tab = pa.Table.from_pandas(table, preserve_index=False)
-    tab = tab.replace_schema_metadata({**(tab.schema.metadata or {}), **{k.encode(): v.encode() for k, v in meta.items()}})
-    pq.write_table(tab, args.out)
+    numeric = numeric_config(cfg)
+    meta = provenance(kind="trajectory", activation=args.activation, init=args.init, seed=args.seed,
+                      numeric_config=numeric, config_hash=config_hash(numeric),
+                      param_names=list(table.attrs["param_names"]), diverged_step=table.attrs["diverged_step"])
+    write_parquet(table, args.out, meta)
     last = table.iloc[-1]
     print(
         f"wrote {len(table)} intervals to {args.out}; loss at t={last['t']:.4g}: {last['loss']:.6g}; "
@@ -51,9 +39,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="weightdyn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("trajectory", help="train one run and write a row per orthogonalization interval (Parquet)")
-    tr.add_argument("--config", required=True, help="pipeline config (YAML), e.g. config.yaml")
-    tr.add_argument("--activation", required=True, choices=["relu", "tanh", "gelu", "sigmoid"])
-    tr.add_argument("--init", required=True, choices=["he", "wide"])
+    tr.add_argument("--config", required=True,
+                    help="pipeline config (YAML) merged on top of config.yaml, e.g. workflow/presets/smoke.yaml")
+    tr.add_argument("--activation", required=True, choices=list(ACTIVATIONS))
+    tr.add_argument("--init", required=True, choices=list(INITS))
     tr.add_argument("--seed", required=True, type=int, help="run seed (as in the runs table)")
     tr.add_argument("--out", required=True, help="output Parquet file")
     tr.add_argument("--clv", action="store_true", help="add |cos| of all CLV pairs (past-only estimate)")

@@ -1,10 +1,7 @@
 """Rule aggregate: all shards -> runs table and long tables."""
-import os
+from weightdyn.pipeline.rules import job_log, pin_threads
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(snakemake.threads)  # before NumPy is imported
-
-import traceback  # noqa: E402
+pin_threads(snakemake.threads)  # before NumPy is imported
 
 import numpy as np  # noqa: E402
 
@@ -15,27 +12,23 @@ from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # 
 from weightdyn.model.streams import make_task  # noqa: E402
 
 cfg, p, out = snakemake.config, snakemake.params, snakemake.output
-with open(snakemake.log[0], "w", buffering=1) as log:
-    try:
-        # The engine regenerates the task data from the config; the data file must hold
-        # the same data, so that it documents what the runs were trained on.
-        X, y = make_task(int(cfg["data"]["n_samples"]), int(cfg["data"]["seed"]), cfg["data"]["target"],
-                         int(cfg["network"]["shape"][0]))
-        if not np.array_equal(read_parquet(snakemake.input.data).to_numpy(), np.column_stack([X, y])):
-            raise RuntimeError(f"{snakemake.input.data} is not the data set of the current config; delete it and rerun")
-        shards = list(snakemake.input.shards)
-        runs = concat_shards(shards, expected_hash=p.numeric_hash)
-        sources = sorted({read_metadata(path).get("source_hash", "unrecorded") for path in shards})
-        if len(sources) > 1:
-            print(f"note: the shards were computed by {len(sources)} versions of the library source: "
-                  f"{', '.join(sources)}", file=log)
-        meta = provenance(kind="table", numeric_config=numeric_config(snakemake.config), config_hash=p.numeric_hash,
-                          settings=list(p.settings), shards=len(shards))
-        write_parquet(runs, out.runs, meta)
-        print(f"runs: {len(runs)} rows x {runs.shape[1]} columns from {len(shards)} shards", file=log)
-        for name, table in long_tables(runs, p.checkpoints, p.dt, p.n_intervals).items():
-            write_parquet(table, getattr(out, name), meta)
-            print(f"{name}: {len(table)} rows", file=log)
-    except Exception:
-        traceback.print_exc(file=log)
-        raise
+with job_log(snakemake) as log:
+    # The engine regenerates the task data from the config; the data file must hold
+    # the same data, so that it documents what the runs were trained on.
+    X, y = make_task(int(cfg["data"]["n_samples"]), int(cfg["data"]["seed"]), cfg["data"]["target"],
+                     int(cfg["network"]["shape"][0]))
+    if not np.array_equal(read_parquet(snakemake.input.data).to_numpy(), np.column_stack([X, y])):
+        raise RuntimeError(f"{snakemake.input.data} is not the data set of the current config; delete it and rerun")
+    shards = list(snakemake.input.shards)
+    runs = concat_shards(shards, expected_hash=p.numeric_hash)
+    sources = sorted({read_metadata(path).get("source_hash", "unrecorded") for path in shards})
+    if len(sources) > 1:
+        print(f"note: the shards were computed by {len(sources)} versions of the library source: "
+              f"{', '.join(sources)}", file=log)
+    meta = provenance(kind="table", numeric_config=numeric_config(snakemake.config), config_hash=p.numeric_hash,
+                      settings=list(p.settings), shards=len(shards))
+    write_parquet(runs, out.runs, meta)
+    print(f"runs: {len(runs)} rows x {runs.shape[1]} columns from {len(shards)} shards", file=log)
+    for name, table in long_tables(runs, p.checkpoints, p.dt, p.n_intervals).items():
+        write_parquet(table, getattr(out, name), meta)
+        print(f"{name}: {len(table)} rows", file=log)

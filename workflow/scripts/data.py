@@ -1,8 +1,7 @@
 """Rule data: write the regression data set (x1..xN1, y) to Parquet."""
-import os
+from weightdyn.pipeline.rules import job_log, pin_threads
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(snakemake.threads)  # before NumPy is imported
+pin_threads(snakemake.threads)  # before NumPy is imported
 
 import pandas as pd  # noqa: E402
 
@@ -10,7 +9,7 @@ from weightdyn.pipeline.io import provenance, write_parquet  # noqa: E402
 from weightdyn.model.streams import make_task  # noqa: E402
 
 data = snakemake.params.data
-with open(snakemake.log[0], "w") as log:
+with job_log(snakemake) as log:
     X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], int(snakemake.params.n_inputs))
     frame = pd.DataFrame({f"x{i + 1}": X[:, i] for i in range(X.shape[1])})
     for k in range(y.shape[1]):

@@ -1,11 +1,9 @@
 """Rule predict: runs table -> split, AUC table, ROC curves, Table I (CSV, Markdown)."""
-import os
+from weightdyn.pipeline.rules import job_log, pin_threads
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"  # one BLAS thread per worker process; workers = rule threads
+pin_threads(1)  # one BLAS thread per worker process; workers = rule threads
 
 import time  # noqa: E402
-import traceback  # noqa: E402
 
 from weightdyn.pipeline.io import atomic_write, provenance, read_parquet, write_csv, write_parquet  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
@@ -13,30 +11,26 @@ from weightdyn.analysis.predict import predict_all, split_runs, table1  # noqa: 
 from weightdyn.report.markdown import table1_markdown  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
-with open(snakemake.log[0], "w", buffering=1) as log:
-    try:
-        cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict})
-        runs = read_parquet(snakemake.input.runs)
-        print(f"{len(runs)} runs; {cfg}", file=log)
-        start = time.perf_counter()
-        split = split_runs(runs, cfg)
-        counts = split.groupby(["activation", "init", "half", "outcome"]).size()
-        print(f"split (runs per half and outcome; diverged runs count as high):\n{counts.to_string()}", file=log)
-        diverged = split.groupby(["activation", "init"])["diverged"].sum()
-        print(f"diverged runs per setting:\n{diverged.to_string()}", file=log)
-        auc, roc = predict_all(runs, p.checkpoints, p.dt, cfg, split, n_jobs=snakemake.threads)
-        short = auc[auc["status"] != "ok"]
-        print(f"{len(auc)} AUC rows in {time.perf_counter() - start:.1f} s; {len(short)} not computed "
-              f"(too few events); {int(auc['n_excluded'].sum())} predictor values excluded as non-finite", file=log)
-        meta = provenance(kind="prediction", events=dict(p.events), predict=dict(p.predict))
-        write_parquet(split, out.split, meta)
-        write_parquet(auc, out.auc, meta)
-        write_parquet(roc, out.roc, meta)
-        t1 = table1(auc, cfg)
-        write_csv(t1, out.table1_csv)
-        md = table1_markdown(t1, cfg=cfg)
-        atomic_write(out.table1_md, lambda tmp: tmp.write_text(md))
-        print(md, file=log)
-    except Exception:
-        traceback.print_exc(file=log)
-        raise
+with job_log(snakemake) as log:
+    cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict})
+    runs = read_parquet(snakemake.input.runs)
+    print(f"{len(runs)} runs; {cfg}", file=log)
+    start = time.perf_counter()
+    split = split_runs(runs, cfg)
+    counts = split.groupby(["activation", "init", "half", "outcome"]).size()
+    print(f"split (runs per half and outcome; diverged runs count as high):\n{counts.to_string()}", file=log)
+    diverged = split.groupby(["activation", "init"])["diverged"].sum()
+    print(f"diverged runs per setting:\n{diverged.to_string()}", file=log)
+    auc, roc = predict_all(runs, p.checkpoints, p.dt, cfg, split, n_jobs=snakemake.threads)
+    short = auc[auc["status"] != "ok"]
+    print(f"{len(auc)} AUC rows in {time.perf_counter() - start:.1f} s; {len(short)} not computed "
+          f"(too few events); {int(auc['n_excluded'].sum())} predictor values excluded as non-finite", file=log)
+    meta = provenance(kind="prediction", events=dict(p.events), predict=dict(p.predict))
+    write_parquet(split, out.split, meta)
+    write_parquet(auc, out.auc, meta)
+    write_parquet(roc, out.roc, meta)
+    t1 = table1(auc, cfg)
+    write_csv(t1, out.table1_csv)
+    md = table1_markdown(t1, cfg=cfg)
+    atomic_write(out.table1_md, lambda tmp: tmp.write_text(md))
+    print(md, file=log)

@@ -1,24 +1,17 @@
 """Rule restart_policy: runs, AUC table and split -> results/tables/restart_policy.csv."""
-import os
+from weightdyn.pipeline.rules import job_log, pin_threads
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(snakemake.threads)  # before NumPy is imported
-
-import traceback  # noqa: E402
+pin_threads(snakemake.threads)  # before NumPy is imported
 
 from weightdyn.pipeline.io import read_parquet, write_csv  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
 from weightdyn.analysis.predict import restart_policy  # noqa: E402
 
 p = snakemake.params
-with open(snakemake.log[0], "w", buffering=1) as log:
-    try:
-        cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict})
-        runs = read_parquet(snakemake.input.runs)
-        table = restart_policy(runs, read_parquet(snakemake.input.auc), p.checkpoints, p.dt, p.n_intervals, cfg,
-                               split=read_parquet(snakemake.input.split))
-        write_csv(table, snakemake.output[0])
-        print(table.to_string(), file=log)
-    except Exception:
-        traceback.print_exc(file=log)
-        raise
+with job_log(snakemake) as log:
+    cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict})
+    runs = read_parquet(snakemake.input.runs)
+    table = restart_policy(runs, read_parquet(snakemake.input.auc), p.checkpoints, p.dt, p.n_intervals, cfg,
+                           split=read_parquet(snakemake.input.split))
+    write_csv(table, snakemake.output[0])
+    print(table.to_string(), file=log)

@@ -1,11 +1,9 @@
 """Rule simulate: the runs first..last of one (activation, init) setting -> one shard."""
-import os
+from weightdyn.pipeline.rules import job_log, pin_threads
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(snakemake.threads)  # before NumPy is imported
+pin_threads(snakemake.threads)  # before NumPy is imported
 
 import time  # noqa: E402
-import traceback  # noqa: E402
 
 from weightdyn.pipeline.progress import ProgressLog  # noqa: E402
 from weightdyn.engine import simulate_runs  # noqa: E402
@@ -17,23 +15,19 @@ activation, init = snakemake.wildcards.activation, snakemake.wildcards.init
 first, last = int(snakemake.wildcards.first), int(snakemake.wildcards.last)
 seeds = list(range(first, last + 1))
 
-with open(snakemake.log[0], "w", buffering=1) as log:
-    try:
-        numeric = numeric_config(cfg)
-        digest = config_hash(numeric)
-        if digest != snakemake.params.numeric_hash:
-            raise RuntimeError(f"numeric config hash {digest} differs from the workflow's {snakemake.params.numeric_hash}")
-        tr = cfg["training"]
-        print(f"simulate {activation}_{init} seeds {first}..{last} ({len(seeds)} runs), "
-              f"{tr['n_intervals']} intervals x {tr['steps_per_interval']} steps, numeric config {digest}", file=log)
-        start = time.perf_counter()
-        runs = simulate_runs(cfg, activation, init, seeds,
-                             progress=ProgressLog(log, every=float(snakemake.params.progress_seconds)))
-        wall = time.perf_counter() - start
-        write_shard(runs, snakemake.output[0], numeric=numeric, activation=activation, init=init,
-                    seeds=seeds, wall_time_s=wall)
-        print(f"done in {wall:.1f} s: {int(runs['diverged'].sum())} of {len(runs)} runs diverged; "
-              f"wrote {snakemake.output[0]}", file=log)
-    except Exception:
-        traceback.print_exc(file=log)
-        raise
+with job_log(snakemake) as log:
+    numeric = numeric_config(cfg)
+    digest = config_hash(numeric)
+    if digest != snakemake.params.numeric_hash:
+        raise RuntimeError(f"numeric config hash {digest} differs from the workflow's {snakemake.params.numeric_hash}")
+    tr = cfg["training"]
+    print(f"simulate {activation}_{init} seeds {first}..{last} ({len(seeds)} runs), "
+          f"{tr['n_intervals']} intervals x {tr['steps_per_interval']} steps, numeric config {digest}", file=log)
+    start = time.perf_counter()
+    runs = simulate_runs(cfg, activation, init, seeds,
+                         progress=ProgressLog(log, every=float(snakemake.params.progress_seconds)))
+    wall = time.perf_counter() - start
+    write_shard(runs, snakemake.output[0], numeric=numeric, activation=activation, init=init,
+                seeds=seeds, wall_time_s=wall)
+    print(f"done in {wall:.1f} s: {int(runs['diverged'].sum())} of {len(runs)} runs diverged; "
+          f"wrote {snakemake.output[0]}", file=log)

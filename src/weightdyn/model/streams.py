@@ -26,17 +26,23 @@ TARGETS = {
 }
 
 
+def check_task(n_samples: int, target: str, n_inputs: int, n_outputs: int) -> None:
+    """Raise ValueError, naming the config field, if the data set (n_samples, target) cannot
+    train a network with N1 = n_inputs inputs and N3 = n_outputs outputs."""
+    if n_samples < 1:
+        raise ValueError(f"data.n_samples: must be positive, got {n_samples}")
+    if target not in TARGETS:
+        raise ValueError(f"data.target: unknown target {target!r}; choose one of {sorted(TARGETS)}")
+    if n_outputs != 1:
+        raise ValueError(f"network.shape: data.target {target!r} has one output; the network has N3 = {n_outputs}")
+    if target == "paper" and n_inputs < 2:
+        raise ValueError(f"network.shape: the 'paper' target y = 10 x1 - 2 x2^2 needs N1 >= 2 inputs, got {n_inputs}")
+
+
 def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inputs: int = 2,
               n_outputs: int = 1):
     """The regression data set: X (n, N1) with x ~ N(0, I), y (n, 1) = target(X)."""
-    if n_outputs != 1:
-        raise ValueError(f"data.target {target!r} has one output; the network has N3 = {n_outputs}")
-    if n_samples < 1:
-        raise ValueError(f"data.n_samples must be positive, got {n_samples}")
-    if target not in TARGETS:
-        raise ValueError(f"unknown data.target {target!r}; choose one of {sorted(TARGETS)}")
-    if target == "paper" and n_inputs < 2:
-        raise ValueError("the 'paper' target needs at least 2 inputs (N1 >= 2)")
+    check_task(n_samples, target, n_inputs, n_outputs)
     X = np.random.default_rng([int(seed), DATA_STREAM]).standard_normal((n_samples, n_inputs))
     return X, TARGETS[target](X)[:, None]
 

@@ -1,17 +1,42 @@
-"""The pipeline config: the default experiment (config.yaml) with overlays on top.
+"""The pipeline config: the default experiment (config.yaml) with overlays on top, and its
+validation.
 
 `load_config(*overlays)` reads config.yaml, the one home of every default, and merges
 each overlay (a preset file or a dict) into it: nested sections merge key by key,
 anything else (numbers, strings, lists) is replaced.
+
+`config_problems(cfg)` lists what is wrong with a complete config, one line per problem,
+each starting with the dotted name of its field; `validate_config(cfg)` raises
+`ConfigError` with those lines. The checks, in order:
+
+1. Numbers: YAML 1.1 (PyYAML) reads 1.0e6 and 3e-5 as strings, and Snakemake's
+   `--config section='{key: 10}'` passes nested values as strings. Where the schema asks
+   for a number, text that spells one is read as that number (in place), so one config
+   written two ways has one numeric-config hash; other text is a wrong type.
+2. The JSON schema workflow/schemas/config.schema.yaml (every key required, unknown keys
+   rejected), with the activation and init names filled in from the library
+   (`weightdyn.model.activations.ACTIVATIONS`, `weightdyn.model.streams.INITS`).
+3. Cross-field rules, each stated once: the library's own verdicts, obtained by building
+   what the jobs build (`EngineConfig.from_config` for every configured activation,
+   `model.streams.check_task`, `PredictConfig.from_config`), and the rules of the
+   pipeline alone (below).
 """
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import yaml
 
-DEFAULTS = Path(__file__).resolve().parents[3] / "config.yaml"
+from ..analysis.config import PredictConfig
+from ..engine.config import EngineConfig
+from ..model.activations import ACTIVATIONS
+from ..model.streams import INITS, check_task
+
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULTS = ROOT / "config.yaml"
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 NUMERIC_SECTIONS = ("data", "network", "init", "training", "lyapunov")
 
 
@@ -39,3 +64,160 @@ def load_config(*overlays, base: Path | str = DEFAULTS) -> dict:
 def numeric_config(cfg: dict) -> dict:
     """The part of the config that determines a shard's content (besides setting and seeds)."""
     return {key: cfg[key] for key in NUMERIC_SECTIONS}
+
+
+# ----------------------------------------------------------------------------------
+# Validation.
+
+class ConfigError(ValueError):
+    """An invalid config; `problems` holds one line per problem, each naming its field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("Invalid configuration:\n  " + "\n  ".join(self.problems))
+
+
+def schema() -> dict:
+    """The config schema with the names of the registered activations and of the inits
+    filled in (settings.activations, settings.inits, the setting names of
+    settings.runs_per_setting, predict.high_activations, predict.inits)."""
+    out = yaml.safe_load(SCHEMA.read_text())
+    activations, inits = list(ACTIVATIONS), list(INITS)
+    settings = out["properties"]["settings"]["properties"]
+    predict = out["properties"]["predict"]["properties"]
+    settings["activations"]["items"]["enum"] = activations
+    settings["inits"]["items"]["enum"] = inits
+    predict["high_activations"]["items"]["enum"] = activations
+    predict["inits"]["items"]["enum"] = inits
+    names = (f"({'|'.join(re.escape(n) for n in names)})" for names in (activations, inits))
+    settings["runs_per_setting"]["propertyNames"]["pattern"] = "^{}_{}$".format(*names)
+    return out
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+
+
+def _as_schema_number(value, kind):
+    """`value` as the schema's 'number' (float) or 'integer' (int) where it spells one
+    unambiguously; anything else unchanged, for the schema to reject."""
+    if isinstance(value, bool):
+        return value
+    if kind == "number":
+        if isinstance(value, int) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip())):
+            return float(value)
+    elif kind == "integer":
+        if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    return value
+
+
+def _normalize_numbers(node, sub_schema):
+    """Numbers as the schema's types (in place for objects): text that spells a number
+    becomes that number, integers in number fields floats, whole floats in integer fields
+    ints."""
+    kind = sub_schema.get("type")
+    if kind in ("number", "integer"):
+        return _as_schema_number(node, kind)
+    if kind == "array" and isinstance(node, list) and isinstance(sub_schema.get("items"), dict):
+        return [_normalize_numbers(item, sub_schema["items"]) for item in node]
+    if kind == "object" and isinstance(node, dict):
+        extra = sub_schema.get("additionalProperties")
+        for key in list(node):
+            sub = sub_schema.get("properties", {}).get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                node[key] = _normalize_numbers(node[key], sub)
+    return node
+
+
+def _describe(error) -> list[str]:
+    """One line per problem of a jsonschema error, each starting with the field name."""
+    field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    prefix = f"{field}." if error.absolute_path else ""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return [f"{prefix}{key}: unknown key (allowed here: {', '.join(allowed)})" for key in unknown]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return [f"{prefix}{key}: required key is missing" for key in missing]
+    if "propertyNames" in error.absolute_schema_path:
+        return [f"{prefix}{error.instance}: not a setting name ({error.message})"]
+    return [f"{field}: {error.message}"]
+
+
+def _schema_problems(cfg: dict, full_schema: dict) -> list[str]:
+    from jsonschema import Draft202012Validator  # Snakemake's dependency: only validation needs it
+
+    errors = sorted(Draft202012Validator(full_schema).iter_errors(cfg), key=lambda e: [str(p) for p in e.absolute_path])
+    return [line for error in errors for line in _describe(error)]
+
+
+def _names_a_field(cfg: dict, message: str) -> bool:
+    """Whether `message` starts with the dotted name of a field of `cfg`."""
+    node = cfg
+    for key in re.match(r"[\w.]*", message).group().rstrip(".").split("."):
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _verdict(cfg: dict, build, section: str) -> list[str]:
+    """The problem a library constructor reports (its ValueError), or none. Its messages
+    start with the config field they concern; one that does not is filed under `section`."""
+    try:
+        build()
+    except ValueError as exc:
+        message = str(exc)
+        return [message if _names_a_field(cfg, message) else f"{section}: {message}"]
+    return []
+
+
+def _library_problems(cfg: dict) -> list[str]:
+    """The verdicts of the engine (per configured activation), the task and the
+    prediction settings on this config."""
+    data, shape = cfg["data"], cfg["network"]["shape"]
+    problems = []
+    for activation in cfg["settings"]["activations"]:
+        problems += _verdict(cfg, lambda: EngineConfig.from_config(cfg, activation), "training")
+    problems += _verdict(cfg, lambda: check_task(data["n_samples"], data["target"], shape[0], shape[2]), "data")
+    problems += _verdict(cfg, lambda: PredictConfig.from_config(cfg), "predict")
+    return list(dict.fromkeys(problems))  # the engine's verdict on the shared sections, once
+
+
+def _pipeline_problems(cfg: dict) -> list[str]:
+    """Rules of the pipeline alone: run counts name configured settings; a batch fits in
+    the data set."""
+    problems = []
+    st, tr, n = cfg["settings"], cfg["training"], cfg["data"]["n_samples"]
+    configured = [f"{a}_{i}" for a in st["activations"] for i in st["inits"]]
+    for key in st["runs_per_setting"]:
+        if key not in configured:
+            problems.append(f"settings.runs_per_setting.{key}: not a configured setting "
+                            f"(settings.activations x settings.inits = {', '.join(sorted(configured))})")
+    if tr["batch_size"] > n:
+        problems.append(f"training.batch_size: {tr['batch_size']} exceeds data.n_samples = {n} "
+                        "(a mini-batch is a part of the data set)")
+    return problems
+
+
+def config_problems(cfg: dict) -> list[str]:
+    """Every problem of a complete config, one line each starting with the dotted field
+    name ([] if it is valid). Numbers spelt as text are normalised in `cfg` first."""
+    full_schema = schema()
+    _normalize_numbers(cfg, full_schema)
+    problems = _schema_problems(cfg, full_schema)
+    if problems:  # the cross-field rules need the schema's types
+        return problems
+    return _library_problems(cfg) + _pipeline_problems(cfg)
+
+
+def validate_config(cfg: dict) -> dict:
+    """`cfg`, its numbers normalised in place; raise ConfigError naming each bad field."""
+    problems = config_problems(cfg)
+    if problems:
+        raise ConfigError(problems)
+    return cfg

@@ -61,12 +61,15 @@ def config_hash(numeric: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def source_hash() -> str:
+def source_hash(root: Path | str | None = None) -> str:
     """Digest of the library's source files: tells shards of different code apart even at
-    the same package version (16 hex of SHA-256 over the names and bytes of *.py)."""
+    the same package version (16 hex of SHA-256 over the paths relative to `root`, the
+    weightdyn package by default, and the bytes of every *.py under it, subpackages
+    included)."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in sorted(path.relative_to(root).as_posix() for path in root.rglob("*.py")):
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

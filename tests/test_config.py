@@ -1,0 +1,250 @@
+"""weightdyn.pipeline.config: config.yaml with overlays, and the validation the workflow
+runs before planning any job (without Snakemake)."""
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from weightdyn.engine.config import EngineConfig
+from weightdyn.model import activations
+from weightdyn.pipeline import config as pc
+from weightdyn.pipeline.io import config_hash
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = ROOT / "workflow" / "presets"
+# Each shipped config as the workflow reads it: config.yaml with the preset files on top.
+SHIPPED = {
+    "config.yaml": (),
+    "paper": (PRESETS / "paper.yaml",),
+    "paper_he_biases": (PRESETS / "paper.yaml", PRESETS / "paper_he_biases.yaml"),
+    "smoke": (PRESETS / "smoke.yaml",),
+}
+# Numeric-config hashes of the shipped configs, which the shards computed with them
+# record: a change here makes every such shard stale.
+NUMERIC_HASHES = {"config.yaml": "793c023df419a63c", "paper": "793c023df419a63c",
+                  "paper_he_biases": "d61460836292294b", "smoke": "f3164dc525aeafe3"}
+
+
+def smoke(**sections) -> dict:
+    """The smoke config with `section={key: value}` merged in."""
+    return pc.load_config(PRESETS / "smoke.yaml", sections)
+
+
+def leaves(node, path=()):
+    """(dotted path, value) of every leaf of a nested dict."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, (*path, key))
+    else:
+        yield ".".join(path), node
+
+
+def changed(path: str, value):
+    """The smoke config with the field `path` set to `value` (deleted if value is KeyError)."""
+    cfg = smoke()
+    *parents, key = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    if value is KeyError:
+        del node[key]
+    else:
+        node[key] = value
+    return cfg
+
+
+# ----------------------------------------------------------------------------------
+# config.yaml, the presets as overlays.
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_shipped_configs_are_valid_and_keep_their_numeric_hash(name):
+    cfg = pc.load_config(*SHIPPED[name])
+    assert pc.config_problems(cfg) == []
+    assert config_hash(pc.numeric_config(cfg)) == NUMERIC_HASHES[name]
+
+
+@pytest.mark.parametrize("preset, base", [("smoke", "config.yaml"), ("paper", "config.yaml"),
+                                          ("paper_he_biases", "paper")])
+def test_presets_hold_only_what_they_change(preset, base):
+    overlay = yaml.safe_load((PRESETS / f"{preset}.yaml").read_text())
+    under = dict(leaves(pc.load_config(*SHIPPED[base])))
+    for path, value in leaves(overlay):
+        assert path in under, f"{preset}: {path} is not a key of config.yaml"
+        assert under[path] != value, f"{preset}: {path} = {value!r} repeats the value below it"
+
+
+def test_paper_he_biases_changes_four_keys_of_the_paper_preset():
+    paper, biases = (dict(leaves(pc.load_config(*SHIPPED[n]))) for n in ("paper", "paper_he_biases"))
+    assert {k for k in paper if paper[k] != biases[k]} == {"settings.activations", "settings.inits",
+                                                           "settings.runs", "init.he_biases"}
+
+
+def test_load_config_is_idempotent():
+    """The workflow merges the user's config (which may be config.yaml itself) onto config.yaml."""
+    cfg = smoke(settings={"runs_per_setting": {"relu_he": 9}})
+    assert pc.load_config(cfg) == cfg
+    assert pc.load_config(pc.load_config()) == pc.load_config()
+
+
+def test_overlays_merge_sections_and_replace_values():
+    cfg = pc.load_config({"predict": {"bootstrap": {"n_boot": 7}}, "lyapunov": {"checkpoints": [20]}})
+    assert cfg["predict"]["bootstrap"] == {"n_boot": 7, "level": 0.95, "seed": 0}
+    assert cfg["lyapunov"]["checkpoints"] == [20]
+
+
+def test_schema_has_no_defaults_and_requires_every_key_of_config_yaml():
+    def walk(node):
+        if isinstance(node, dict):
+            assert "default" not in node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(pc.schema())
+
+
+@pytest.mark.parametrize("path", [p for p, _ in leaves(pc.load_config())])
+def test_every_key_is_required(path):
+    assert pc.config_problems(changed(path, KeyError)) == [f"{path}: required key is missing"]
+
+
+# ----------------------------------------------------------------------------------
+# Problems, one per line, each naming its field.
+
+INVALID = {
+    "unknown key": (changed("training.lerning_rate", 0.1), "training.lerning_rate: unknown key"),
+    "unknown section": (smoke(plots={"dpi": 100}), "plots: unknown key"),
+    "wrong type (integer)": (changed("settings.runs", "six"), "settings.runs: 'six' is not of type 'integer'"),
+    "wrong type (number)": (changed("training.dt", "fast"), "training.dt: 'fast' is not of type 'number'"),
+    "wrong type (list)": (changed("lyapunov.checkpoints", 10), "lyapunov.checkpoints: 10 is not of type 'array'"),
+    "zero count": (changed("settings.shard_size", 0), "settings.shard_size: 0 is less than the minimum of 1"),
+    "negative count": (changed("settings.runs", -4), "settings.runs: -4 is less than the minimum of 1"),
+    "zero dt": (changed("training.dt", 0.0), "training.dt: 0.0 is less than or equal to the minimum of 0"),
+    "unknown activation": (changed("settings.activations", ["relu", "softplus"]),
+                           "settings.activations.1: 'softplus' is not one of ['relu', 'tanh', 'gelu', 'sigmoid']"),
+    "unknown high activation": (changed("predict.high_activations", ["softplus"]),
+                                "predict.high_activations.0: 'softplus' is not one of"),
+    "unknown init": (changed("settings.inits", ["xavier"]), "settings.inits.0: 'xavier' is not one of ['he', 'wide']"),
+    "malformed setting name": (changed("settings.runs_per_setting", {"relu": 5}),
+                               "settings.runs_per_setting.relu: not a setting name"),
+    "unconfigured setting": (smoke(settings={"activations": ["relu"], "runs_per_setting": {"tanh_he": 5}}),
+                             "settings.runs_per_setting.tanh_he: not a configured setting"),
+    # the engine's verdicts (their wording is the engine's: see test_the_engine_verdict_is_the_engines_own)
+    "checkpoint beyond training": (changed("lyapunov.checkpoints", [10, 20, 58]), "lyapunov.checkpoints"),
+    "checkpoint before the window": (changed("lyapunov.checkpoints", [4, 20]), "lyapunov.checkpoints"),
+    "decreasing checkpoints": (changed("lyapunov.checkpoints", [20, 10]), "lyapunov.checkpoints"),
+    "checkpoints sharing a t label": (smoke(training={"n_intervals": 2_000_000},
+                                            lyapunov={"checkpoints": [1_000_000, 1_000_001]}), "lyapunov.checkpoints"),
+    "too few inputs for the target": (changed("network.shape", [1, 2, 1]),
+                                      "network.shape: the 'paper' target y = 10 x1 - 2 x2^2 needs N1 >= 2 inputs"),
+    "output count the target lacks": (changed("network.shape", [2, 2, 2]),
+                                      "network.shape: data.target 'paper' has one output; the network has N3 = 2"),
+    "batch beyond the data set": (changed("training.batch_size", 1001),
+                                  "training.batch_size: 1001 exceeds data.n_samples = 1000"),
+    "events in the wrong order": (changed("events.low_loss", 200.0), "events: low_loss 200.0 must be below high_loss"),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID))
+def test_invalid_config_gives_one_problem_naming_the_field(case):
+    cfg, message = INVALID[case]
+    problems = pc.config_problems(cfg)
+    assert len(problems) == 1 and problems[0].startswith(message), problems
+    with pytest.raises(pc.ConfigError, match="^Invalid configuration:\n  ") as err:
+        pc.validate_config(cfg)
+    assert err.value.problems == problems
+
+
+def test_every_problem_is_listed():
+    cfg = smoke(training={"lerning_rate": 0.1, "dt": "fast"}, settings={"runs": 0})
+    assert sorted(p.split(":")[0] for p in pc.config_problems(cfg)) == [
+        "settings.runs", "training.dt", "training.lerning_rate"]
+
+
+def test_a_batch_as_large_as_the_data_set_is_valid():
+    assert pc.config_problems(changed("training.batch_size", 1000)) == []
+
+
+def test_numbers_given_as_text_are_numbers_with_the_same_hash():
+    """PyYAML reads 3e-5 and 1.0e6 as text, Snakemake's --config passes nested values as text."""
+    cfg = smoke(training={"dt": "3e-5", "divergence_threshold": "1.0e6", "n_intervals": "60"},
+                settings={"runs": 6.0}, lyapunov={"checkpoints": ["10", 20, 30.0, 40]})
+    assert pc.validate_config(cfg) is cfg
+    assert cfg["training"]["dt"] == 3e-5 and isinstance(cfg["training"]["divergence_threshold"], float)
+    assert cfg["settings"]["runs"] == 6 and isinstance(cfg["settings"]["runs"], int)
+    assert cfg["lyapunov"]["checkpoints"] == [10, 20, 30, 40]
+    assert config_hash(pc.numeric_config(cfg)) == NUMERIC_HASHES["smoke"]
+
+
+# ----------------------------------------------------------------------------------
+# Each rule in one place: the engine's and the task's verdicts are theirs.
+
+def test_the_engine_verdict_is_the_engines_own(monkeypatch):
+    cfg = changed("lyapunov.checkpoints", [10, 20, 58])
+    with pytest.raises(ValueError) as engine:
+        EngineConfig.from_config(cfg, "relu")
+    assert pc.config_problems(cfg) == [str(engine.value)]  # once, though two activations are configured
+
+    def stricter(cls, cfg, activation):
+        raise ValueError(f"training.steps_per_interval: not for {activation}")
+
+    monkeypatch.setattr(EngineConfig, "from_config", classmethod(stricter))
+    assert pc.config_problems(smoke()) == ["training.steps_per_interval: not for relu",
+                                           "training.steps_per_interval: not for tanh"]
+
+
+def test_the_task_verdict_is_make_tasks_own(monkeypatch):
+    from weightdyn.model import streams
+
+    with pytest.raises(ValueError) as task:
+        streams.make_task(1000, 0, "paper", 2, 2)
+    assert pc.config_problems(changed("network.shape", [2, 2, 2])) == [str(task.value)]
+    calls = []
+    monkeypatch.setattr(streams, "check_task", lambda *args: calls.append(args))
+    monkeypatch.setattr(pc, "check_task", streams.check_task)
+    streams.make_task(10, 0)
+    assert pc.config_problems(smoke()) == [] and calls == [(10, "paper", 2, 1), (1000, "paper", 2, 1)]
+
+
+def test_a_library_message_without_a_field_is_filed_under_its_section(monkeypatch):
+    def vague(cls, cfg, activation):
+        raise ValueError("something is off")
+
+    monkeypatch.setattr(EngineConfig, "from_config", classmethod(vague))
+    assert pc.config_problems(smoke(settings={"activations": ["relu"]})) == ["training: something is off"]
+
+
+# ----------------------------------------------------------------------------------
+# The activation registry is the one list of activations.
+
+@pytest.fixture
+def softsign():
+    """A temporarily registered activation, sigma(d) = d / (1 + |d|)."""
+    def into(d, a, p, q):
+        s = 1.0 + np.abs(d)
+        np.divide(d, s, out=a)
+        np.divide(1.0, s * s, out=p)
+        if q is not None:
+            np.divide(-2.0 * np.sign(d), s ** 3, out=q)
+
+    act = activations.register(activations.Activation("softsign", "softsign", into, curved=True,
+                                                      binary_derivative=False))
+    yield act
+    del activations.ACTIVATIONS[act.name]
+
+
+def test_a_registered_activation_is_valid_everywhere_in_the_config(softsign):
+    cfg = smoke(settings={"activations": ["relu", "softsign"], "runs_per_setting": {"softsign_wide": 9}},
+                predict={"high_activations": ["softsign"]})
+    assert pc.config_problems(copy.deepcopy(cfg)) == []
+    assert "softsign" in pc.schema()["properties"]["settings"]["properties"]["activations"]["items"]["enum"]
+
+
+def test_the_registry_lists_the_activations_of_the_schema():
+    enum = pc.schema()["properties"]["settings"]["properties"]["activations"]["items"]["enum"]
+    assert enum == list(activations.ACTIVATIONS)
+    assert pc.config_problems(smoke(settings={"activations": ["softsign"]})) == [
+        f"settings.activations.0: 'softsign' is not one of {list(activations.ACTIVATIONS)}"]
