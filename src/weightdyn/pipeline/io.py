@@ -1,4 +1,4 @@
-"""Parquet files of the pipeline: atomic writes with provenance, shards, long tables.
+"""Files of the pipeline: atomic writes with provenance, shards, figures.
 
 Every file is written to a temporary file in its destination directory and moved into
 place with `os.replace`, so a reader (or a resumed pipeline) sees either the complete
@@ -9,17 +9,8 @@ the numeric config and its hash, the package version, the wall time and, for sha
 the setting and seed range. Read it with `read_metadata`, or with
 ``pyarrow.parquet.read_schema(path).metadata[b"weightdyn"]``.
 
-The tables of a pipeline run (``results/tables``):
-
-- ``runs.parquet``: one row per run, the columns of `weightdyn.engine.simulate_runs`.
-- ``losses.parquet``: seed, activation, init, interval, t, loss: C(t) at every checkpoint
-  and the final loss (interval = n_intervals).
-- ``lyapunov.parquet``: seed, activation, init, index, le.
-- ``ftle.parquet``: seed, activation, init, interval, t, index, ftle_local, ftle_cum.
-- ``angles.parquet``: seed, activation, init, estimate, interval, t, i, j, abs_cos, with
-  estimate 'past' (past-only CLVs known at `interval`, which estimate the CLVs
-  clv_window intervals earlier) or 'ginelli' (Ginelli CLVs at `interval`); the angles
-  at the end of training are the 'past' rows with interval = n_intervals.
+The tables themselves (runs, losses, lyapunov, ftle, angles) are described in
+`weightdyn.analysis.tables`.
 """
 from __future__ import annotations
 
