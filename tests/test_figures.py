@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
 
-from test_predict import CHECKPOINTS, DT, synthetic_runs
+from test_predict import CHECKPOINTS, DT, quick_cfg, synthetic_runs
 from weightdyn.analysis.angles import cos_groups
 from weightdyn.report import figures as fg
-from weightdyn.analysis import predict as pr
-from weightdyn.analysis.config import PredictConfig
+from weightdyn.analysis.evaluate import predict_all
+from weightdyn.analysis.restart import restart_policy
+from weightdyn.analysis.split import split_runs
 from weightdyn.report import markdown
 from weightdyn.model.streams import make_task
 
@@ -20,10 +21,10 @@ SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
 @pytest.fixture(scope="module")
 def tables():
     runs = synthetic_runs(n=60, settings=SETTINGS, P=9)
-    cfg = PredictConfig(n_boot=2)
-    split = pr.split_runs(runs, cfg)
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg, split)
-    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg, split)
+    cfg = quick_cfg(bootstrap={"n_boot": 2})
+    split = split_runs(runs, cfg)
+    auc, roc = predict_all(runs, CHECKPOINTS, DT, cfg, split)
+    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg, split)
     X, y = make_task(200, 0, "paper", 2)
     task = pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y[:, 0]})
     return dict(task=task, runs=runs, auc=auc, roc=roc, restart=restart)
@@ -122,10 +123,10 @@ def test_small_and_empty_settings_and_missing_events(tmp_path):
     """One run, a setting without runs, and AUC rows without enough events: the figures
     are still drawn, and the empty panels say why."""
     runs = synthetic_runs(n=1, settings=(("relu", "he"),), P=9)
-    cfg = PredictConfig(n_boot=0)
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg)
+    cfg = quick_cfg()
+    auc, roc = predict_all(runs, CHECKPOINTS, DT, cfg)
     assert auc["auc"].isna().all()
-    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
+    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
     tables = dict(runs=runs, auc=auc, roc=roc, restart=restart)
 
     def texts(fig):

@@ -8,7 +8,7 @@ import traceback  # noqa: E402
 
 from weightdyn.pipeline.io import read_parquet, write_csv  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
-from weightdyn.analysis.predict import restart_policy  # noqa: E402
+from weightdyn.analysis.restart import restart_policy  # noqa: E402
 
 p = snakemake.params
 with open(snakemake.log[0], "w", buffering=1) as log:

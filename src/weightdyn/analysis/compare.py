@@ -28,7 +28,7 @@ from .angles import cos_groups
 from ..report.labels import FTLE_FORM_NAMES, predictor_label
 from .config import PredictConfig
 from .events import event_labels
-from .predict import best_rows
+from .table1 import best_rows
 
 # The paper's checkpoints (intervals) and their t labels.
 PAPER_CHECKPOINTS = {500: "0.015", 1000: "0.03", 2000: "0.06", 3000: "0.09"}

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.config import PredictConfig
+from ..analysis.table1 import cell, table1_labels
 from .labels import FTLE_FORM_NAMES, predictor_label
 
 
@@ -16,11 +17,11 @@ def _fmt_auc(auc: float, lo: float, hi: float) -> str:
     return f"{auc:.3f}"
 
 
-def table1_markdown(t1: pd.DataFrame, event: str = "high", activation: str = "relu", init: str = "he",
-                    cfg: PredictConfig | None = None) -> str:
+
+def table1_markdown(t1: pd.DataFrame, cfg: PredictConfig, event: str = "high", activation: str = "relu",
+                    init: str = "he") -> str:
     """Table I as Markdown: AUC [CI] per row and checkpoint, the chosen predictors and counts."""
-    labels = [c[len("auc_t"):] for c in t1.columns if c.startswith("auc_t")]
-    cfg = cfg or PredictConfig()
+    labels = table1_labels(t1)
     thr = {"high": f"c_f > {cfg.high_loss:g}", "low": f"c_f < {cfg.low_loss:g}"}[event]
     lines = [
         f"# Table I: AUC for predicting {thr} ({activation} + {init})",
@@ -33,19 +34,19 @@ def table1_markdown(t1: pd.DataFrame, event: str = "high", activation: str = "re
         "|---|" + "---|" * len(labels),
     ]
     for _, r in t1.iterrows():
-        cells = [_fmt_auc(r[f"auc_t{lab}"], r[f"ci_low_t{lab}"], r[f"ci_high_t{lab}"]) for lab in labels]
+        cells = [_fmt_auc(r[cell("auc", lab)], r[cell("ci_low", lab)], r[cell("ci_high", lab)]) for lab in labels]
         lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
     lines += ["", "| chosen predictor | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
               "|---|" + "---|" * len(labels)]
     for _, r in t1.iterrows():
-        cells = [predictor_label(r[f"predictor_t{lab}"]) if r[f"predictor_t{lab}"] else "-" for lab in labels]
+        cells = [predictor_label(r[cell("predictor", lab)]) if r[cell("predictor", lab)] else "-" for lab in labels]
         lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
     lines += ["", "| test runs (positives) | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
               "|---|" + "---|" * len(labels)]
     for _, r in t1.iterrows():
-        cells = [f"{int(r[f'n_test_t{lab}'])} ({int(r[f'positives_t{lab}'])})" for lab in labels]
+        cells = [f"{int(r[cell('n_test', lab)])} ({int(r[cell('positives', lab)])})" for lab in labels]
         lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
-    notes = sorted({r[f"status_t{lab}"] for _, r in t1.iterrows() for lab in labels} - {"ok"})
+    notes = sorted({r[cell("status", lab)] for _, r in t1.iterrows() for lab in labels} - {"ok"})
     if notes:
         lines += ["", "Not computed where: " + "; ".join(notes) + "."]
     if not labels:
