@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from weightdyn.analysis import compare
+from weightdyn.analysis import claims, comparison, paper, stats
 from weightdyn.analysis.classifiers import naive_bayes, positive_score, rbf_svm
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.evaluate import AUC_COLUMNS, bootstrap_auc_ci, evaluate_predictor, predict_all
@@ -280,7 +280,7 @@ def test_no_runs_to_predict_gives_empty_tables_not_errors():
     assert len(restart) == 0 and list(restart.columns) == RESTART_COLUMNS
     t1 = table1(auc, cfg)
     assert len(t1) == 4 and "nothing to show" in markdown.table1_markdown(t1, cfg=cfg)
-    md = compare.comparison_markdown(runs, auc, restart, load_config())
+    md = markdown.comparison_markdown(runs, auc, restart, load_config())
     assert "No AUCs were computed." in md and "Not computed: no high-loss setting" in md
 
 
@@ -347,45 +347,56 @@ def test_comparison_document_contains_each_claim(predicted, runs):
     full = load_config({"training": {"n_intervals": 36667, "steps_per_interval": 20, "dt": DT},
                         "lyapunov": {"checkpoints": CHECKPOINTS, "clv_window": 10},
                         "predict": {"bootstrap": {"n_boot": 0}}})
-    md = compare.comparison_markdown(runs, auc, restart, full)
+    md = markdown.comparison_markdown(runs, auc, restart, full)
     for text in ("three clusters of c_f", "no c_f > 100", "wide-range init", "33% of ReLU + He", "62% of tanh + He",
                  "3% of ReLU + He runs have three positive", "no tanh + He run has three positive",
                  "only when the three leading LEs are positive", "mean |cos theta_ij| between CLVs",
-                 "show tangencies", "from t = 0.03 on", "Table I", "Local and cumulative FTLE forms",
-                 "restart policy", "raw (> 0)", "with tolerance (> 1e-06)"):
+                 "pairs (1,2), (1,3), (2,3), (3,4), (4,5), (5,6) show tangencies", "from t = 0.03 on", "Table I",
+                 "Local and cumulative FTLE forms", "restart policy", "raw (> 0)", "with tolerance (> 1e-06)"):
         assert text in md, text
-    for values in compare.PAPER_TABLE1.values():
+    for values in paper.TABLE1.values():
         for v in values:
             assert f"| {v:.4f} |" in md
-    claims = compare.compare_claims(runs, auc, cfg, compare.FigureConfig(), 1e-6)
-    assert len({c.key for c in claims}) == len(claims)
-    by_key = {c.key: c for c in claims}
+    found = claims.compare_claims(runs, auc, cfg, 1e-6, 0.9, 0.1, 0.95)
+    assert len({c.key for c in found}) == len(found)
+    by_key = {c.key: c for c in found}
     # the synthetic table has no tanh run above 100: the tanh claim holds
-    assert by_key["final_loss_tanh_he"].verdict == "agree"
+    assert by_key["final_loss_tanh_he"].verdicts == (("", "agree"),)
     # Table I at t = 0.06 and 0.09 was not computed here (checkpoints 500, 1000 only)
-    assert by_key["table1_ftle_t0.06"].verdict == "not testable"
-    assert by_key["table1_loss_t0.015"].verdict.startswith(("agree", "differ"))
+    assert by_key["table1_ftle_t0.06"].verdicts == (("", "not testable"),)
+    assert "| best lambda_i(t) | 0.06 | 0.9989 | not computed (checkpoint not in the config) | - | not testable |" in md
+    assert by_key["table1_loss_t0.015"].verdicts[0][1] in ("agree", "differ")
+    # P = 4 here: the three most stable FTLEs are lambda_2..lambda_4, the angles 6 pairs
+    stable = by_key["stable_ftle_high_early"]
+    assert [q for q, _ in stable.values["rows"]] == [2, 3, 4] and stable.verdicts == (("", "differ"),)
+    assert "lambda_2: " in md and "lambda_7" not in md
+    assert "among the 6 pairs" in by_key["mean_cos_best_angle"].note
+    # the summary counts every verdict part
+    n_parts = sum(len(c.verdicts) for c in found)
+    assert f"Summary over {len(found)} claims ({n_parts} verdicts;" in md
 
 
 def test_binning_cap_matches_a_perfect_predictor():
     """The bound on the naive-Bayes AUC of a rare event stated in the comparison."""
     runs = synthetic_runs(n=2000, settings=(("relu", "he"),), p_high=0.03, P=2, labels=["0.015"])
     cfg = quick_cfg(n_bins=10)
-    share, bound = compare.binning_auc_cap(runs, cfg)
+    share, bound = comparison.binning_auc_cap(runs, cfg)
     y = event_labels(runs, "high", 4.0, 100.0)
     assert share == pytest.approx(y.mean())
     x = runs["loss_t0.015"].to_numpy()  # ranks the runs perfectly by their final loss
     ev = evaluate_predictor(naive_bayes(cfg), x, y, x, y, cfg)
     assert ev.row["auc"] == pytest.approx(bound, abs=0.01)
-    assert compare.binning_auc_cap(runs, quick_cfg(n_bins=5))[1] < bound < compare.binning_auc_cap(runs, quick_cfg(n_bins=20))[1]
+    assert (comparison.binning_auc_cap(runs, quick_cfg(n_bins=5))[1] < bound
+            < comparison.binning_auc_cap(runs, quick_cfg(n_bins=20))[1])
 
 
 def test_share_statistics():
-    lo, hi = compare.wilson(33, 100)
+    lo, hi = stats.wilson(33, 100)
     assert lo < 0.33 < hi and hi - lo < 0.2
-    assert np.isnan(compare.wilson(0, 0)[0])
-    assert compare.share_verdict(0.33, 33, 100) == "agree"
-    assert compare.share_verdict(0.62, 33, 100) == "differ"
+    assert np.isnan(stats.wilson(0, 0)[0])
+    assert stats.Share(33, 100).verdict(0.33) == "agree"
+    assert stats.Share(33, 100).verdict(0.62) == "differ"
+    assert stats.Share(0, 0).verdict(0.33) == "not testable"
     rng = np.random.default_rng(0)
-    assert compare.density_peaks(np.r_[rng.normal(0, 0.1, 300), rng.normal(2, 0.1, 300), rng.normal(4, 0.1, 300)]) == 3
-    assert compare.density_peaks(rng.normal(0, 1, 500)) == 1
+    assert stats.density_peaks(np.r_[rng.normal(0, 0.1, 300), rng.normal(2, 0.1, 300), rng.normal(4, 0.1, 300)]) == 3
+    assert stats.density_peaks(rng.normal(0, 1, 500)) == 1

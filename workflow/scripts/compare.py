@@ -8,7 +8,7 @@ import traceback  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from weightdyn.analysis.compare import comparison_markdown  # noqa: E402
+from weightdyn.report.markdown import comparison_markdown  # noqa: E402
 from weightdyn.pipeline.io import atomic_write, read_parquet  # noqa: E402
 
 with open(snakemake.log[0], "w", buffering=1) as log:
