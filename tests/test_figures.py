@@ -11,8 +11,10 @@ from matplotlib.colors import to_rgba
 from test_predict import CHECKPOINTS, DT, synthetic_runs
 from weightdyn.analysis.angles import cos_groups
 from weightdyn.report import figures as fg
-from weightdyn.analysis import predict as pr
 from weightdyn.analysis.config import PredictConfig
+from weightdyn.analysis.evaluate import predict_all
+from weightdyn.analysis.restart import restart_policy
+from weightdyn.analysis.split import split_runs
 from weightdyn.engine import columns as col
 from weightdyn.model import activations
 from weightdyn.model.streams import make_task
@@ -35,9 +37,9 @@ PCFG = predict_cfg(2)
 @pytest.fixture(scope="module")
 def tables():
     runs = synthetic_runs(n=60, settings=SETTINGS, P=9)
-    split = pr.split_runs(runs, PCFG)
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, PCFG, split)
-    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, PCFG, split)
+    split = split_runs(runs, PCFG)
+    auc, roc = predict_all(runs, CHECKPOINTS, DT, PCFG, split)
+    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, PCFG, split)
     X, y = make_task(200, 0, "paper", 2)
     task = pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y[:, 0]})
     return dict(task=task, runs=runs, auc=auc, roc=roc, restart=restart)
@@ -137,9 +139,9 @@ def test_small_and_empty_settings_and_missing_events(tmp_path):
     are still drawn, and the empty panels say why."""
     runs = synthetic_runs(n=1, settings=(("relu", "he"),), P=9)
     cfg = predict_cfg(0)
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg)
+    auc, roc = predict_all(runs, CHECKPOINTS, DT, cfg)
     assert auc["auc"].isna().all()
-    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
+    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
     tables = dict(runs=runs, auc=auc, roc=roc, restart=restart)
 
     def texts(fig):

@@ -4,12 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weightdyn.analysis import compare
-from weightdyn.analysis import predict as pr
+from weightdyn.analysis import claims, comparison, paper, stats
+from weightdyn.analysis.classifiers import naive_bayes, positive_score, rbf_svm
 from weightdyn.analysis.config import PredictConfig
-from weightdyn.report import markdown
+from weightdyn.analysis.evaluate import AUC_COLUMNS, bootstrap_auc_ci, evaluate_predictor, predict_all
+from weightdyn.analysis.events import event_labels
+from weightdyn.analysis.predictors import predictor_specs
+from weightdyn.analysis.restart import RESTART_COLUMNS, choose_threshold, expected_compute, restart_policy
+from weightdyn.analysis.split import split_runs
+from weightdyn.analysis.table1 import TABLE1_ROWS, table1
 from weightdyn.engine import simulate_runs
+from weightdyn.engine.config import checkpoint_labels
 from weightdyn.pipeline.config import load_config
+from weightdyn.report import markdown
 
 DT = 3e-5
 CHECKPOINTS = [500, 1000]
@@ -57,8 +64,15 @@ def synthetic_runs(n=120, settings=(("relu", "he"), ("tanh", "he")), P=4, labels
     return pd.concat(frames, ignore_index=True)
 
 
-def quick_cfg(**kw):
-    return PredictConfig(**{"n_boot": 0, **kw})
+def quick_cfg(events=None, **predict):
+    """The prediction settings of config.yaml with `events` and `predict` overlays; no
+    bootstrap unless asked for."""
+    return PredictConfig.from_config(load_config({"events": events or {},
+                                                  "predict": {"bootstrap": {"n_boot": 0}, **predict}}))
+
+
+def boot(n):
+    return {"n_boot": n}
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +83,8 @@ def runs():
 @pytest.fixture(scope="module")
 def predicted(runs):
     cfg = quick_cfg()
-    split = pr.split_runs(runs, cfg)
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg, split)
+    split = split_runs(runs, cfg)
+    auc, roc = predict_all(runs, CHECKPOINTS, DT, cfg, split)
     return cfg, split, auc, roc
 
 
@@ -80,10 +94,10 @@ def predicted(runs):
 def test_events_and_diverged_runs():
     runs = pd.DataFrame({"final_loss": [1.0, 4.0, 50.0, 150.0, np.nan],
                          "diverged": [False, False, False, False, True]})
-    assert pr.event_labels(runs, "low", 4.0, 100.0).tolist() == [True, False, False, False, False]
-    assert pr.event_labels(runs, "high", 4.0, 100.0).tolist() == [False, False, False, True, True]
+    assert event_labels(runs, "low", 4.0, 100.0).tolist() == [True, False, False, False, False]
+    assert event_labels(runs, "high", 4.0, 100.0).tolist() == [False, False, False, True, True]
     with pytest.raises(ValueError):
-        pr.event_labels(runs, "medium", 4.0, 100.0)
+        event_labels(runs, "medium", 4.0, 100.0)
 
 
 def test_diverged_runs_are_high_events_and_their_late_predictors_excluded():
@@ -94,10 +108,10 @@ def test_diverged_runs_are_high_events_and_their_late_predictors_excluded():
     late = [c for c in runs.columns if c.endswith("_t0.03")]
     runs.loc[gone, late] = np.nan  # diverged between the two checkpoints
     cfg = quick_cfg()
-    split = pr.split_runs(runs, cfg)
+    split = split_runs(runs, cfg)
     assert (split.loc[split["diverged"], "outcome"] == "high").all()
     assert set(split.loc[split["diverged"], "half"]) == {"train", "test"}  # stratified as high
-    auc, _ = pr.predict_all(runs, CHECKPOINTS, DT, cfg, split)
+    auc, _ = predict_all(runs, CHECKPOINTS, DT, cfg, split)
     high = auc[auc["event"] == "high"]
     early, later = high[high["t_label"] == "0.015"], high[high["t_label"] == "0.03"]
     assert (early["positives"] + early["positives_train"] == 8).all() and (early["n_excluded"] == 0).all()
@@ -109,8 +123,8 @@ def test_diverged_runs_are_high_events_and_their_late_predictors_excluded():
 
 def test_split_is_deterministic_stratified_and_order_free(runs):
     cfg = quick_cfg()
-    a = pr.split_runs(runs, cfg)
-    b = pr.split_runs(runs.sample(frac=1.0, random_state=3), cfg)
+    a = split_runs(runs, cfg)
+    b = split_runs(runs.sample(frac=1.0, random_state=3), cfg)
     key = ["activation", "init", "seed"]
     pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True))
     for (_, _), g in a.groupby(["activation", "init"]):
@@ -118,16 +132,16 @@ def test_split_is_deterministic_stratified_and_order_free(runs):
         for outcome, h in g.groupby("outcome"):
             n_test, n_train = (h["half"] == "test").sum(), (h["half"] == "train").sum()
             assert abs(n_test - n_train) <= 1, outcome  # stratified: every class split evenly
-    other = pr.split_runs(runs, quick_cfg(split_seed=1))
+    other = split_runs(runs, quick_cfg(split_seed=1))
     assert not a["half"].equals(other["half"].reindex(a.index))
 
 
 def test_split_of_tiny_settings_does_not_fail():
     runs = synthetic_runs(n=3, settings=(("relu", "he"),))
     runs.loc[0, "final_loss"] = 150.0  # a single high run: its stratum has one member
-    split = pr.split_runs(runs, quick_cfg())
+    split = split_runs(runs, quick_cfg())
     assert len(split) == 3 and set(split["half"]) <= {"train", "test"}
-    one = pr.split_runs(synthetic_runs(n=1, settings=(("relu", "he"),)), quick_cfg())
+    one = split_runs(synthetic_runs(n=1, settings=(("relu", "he"),)), quick_cfg())
     assert one["half"].tolist() == ["train"]
 
 
@@ -137,8 +151,8 @@ def test_split_of_tiny_settings_does_not_fail():
 def test_perfectly_separable_predictor_has_auc_one():
     rng = np.random.default_rng(1)
     y_train, y_test = rng.random(400) < 0.2, rng.random(400) < 0.2
-    cfg = quick_cfg(n_boot=50)
-    ev = pr.evaluate_predictor(y_train.astype(float), y_train, y_test.astype(float), y_test, "nb", cfg)
+    cfg = quick_cfg(bootstrap=boot(50))
+    ev = evaluate_predictor(naive_bayes(cfg), y_train.astype(float), y_train, y_test.astype(float), y_test, cfg)
     assert ev.row["status"] == "ok"
     assert ev.row["auc"] == 1.0 and ev.row["auc_train"] == 1.0
     assert ev.row["ci_low"] == 1.0 and ev.row["ci_high"] == 1.0
@@ -146,28 +160,30 @@ def test_perfectly_separable_predictor_has_auc_one():
     # continuous with a gap: still (almost) perfectly separated through the bins
     x_tr = np.where(y_train, 10.0, 0.0) + rng.random(400)
     x_te = np.where(y_test, 10.0, 0.0) + rng.random(400)
-    assert pr.evaluate_predictor(x_tr, y_train, x_te, y_test, "nb", cfg).row["auc"] > 0.97
+    assert evaluate_predictor(naive_bayes(cfg), x_tr, y_train, x_te, y_test, cfg).row["auc"] > 0.97
     # the SVM on several features
     X_tr = rng.normal(size=(400, 9)); X_tr[:, 3] += 6 * y_train
     X_te = rng.normal(size=(400, 9)); X_te[:, 3] += 6 * y_test
-    assert pr.evaluate_predictor(X_tr, y_train, X_te, y_test, "svm", cfg).row["auc"] > 0.99
+    assert evaluate_predictor(rbf_svm(cfg), X_tr, y_train, X_te, y_test, cfg).row["auc"] > 0.99
 
 
 def test_random_predictor_has_auc_near_half():
     rng = np.random.default_rng(2)
     y_train, y_test = rng.random(3000) < 0.3, rng.random(3000) < 0.3
-    ev = pr.evaluate_predictor(rng.normal(size=3000), y_train, rng.normal(size=3000), y_test, "nb", quick_cfg(n_boot=100))
+    cfg = quick_cfg(bootstrap=boot(100))
+    ev = evaluate_predictor(naive_bayes(cfg), rng.normal(size=3000), y_train, rng.normal(size=3000), y_test, cfg)
     assert abs(ev.row["auc"] - 0.5) < 0.05
     assert ev.row["ci_low"] < 0.5 < ev.row["ci_high"]
     X = rng.normal(size=(3000, 9))
-    sv = pr.evaluate_predictor(X[:1500], y_train[:1500], X[1500:], y_test[1500:], "svm", quick_cfg())
+    sv = evaluate_predictor(rbf_svm(cfg), X[:1500], y_train[:1500], X[1500:], y_test[1500:], quick_cfg())
     assert abs(sv.row["auc"] - 0.5) < 0.07
 
 
 def test_naive_bayes_score_is_smoothed_event_rate_of_the_bin():
     x_train = np.repeat([0.0, 1.0, 2.0], 10)
     y_train = np.r_[np.zeros(10, bool), np.r_[np.ones(3, bool), np.zeros(7, bool)], np.ones(10, bool)]
-    s_test, _ = pr.naive_bayes_scores(x_train, y_train, np.array([0.0, 1.0, 2.0, 5.0]), n_bins=3, alpha=1.0)
+    model = naive_bayes(quick_cfg(n_bins=3, alpha=1.0)).fit(x_train[:, None], y_train)
+    s_test = positive_score(model, np.array([[0.0], [1.0], [2.0], [5.0]]))
     assert np.all(np.diff(s_test[:3]) > 0)  # monotone in the bin's event rate
     assert s_test[3] == s_test[2]  # beyond the training range: the outer bin
     assert 0.0 < s_test[0] < 0.1 and 0.9 < s_test[2] < 1.0
@@ -177,11 +193,13 @@ def test_bootstrap_interval_is_seeded_and_keeps_class_counts():
     rng = np.random.default_rng(3)
     y = rng.random(300) < 0.1
     s = y + rng.normal(0, 0.8, 300)
-    a = pr.bootstrap_auc_ci(y, s, n_boot=100, seed=5)
-    assert a == pr.bootstrap_auc_ci(y, s, n_boot=100, seed=5)
-    assert a != pr.bootstrap_auc_ci(y, s, n_boot=100, seed=6)
+    a = bootstrap_auc_ci(y, s, n_boot=100, level=0.95, seed=5)
+    assert a == bootstrap_auc_ci(y, s, n_boot=100, level=0.95, seed=5)
+    assert a != bootstrap_auc_ci(y, s, n_boot=100, level=0.95, seed=6)
     assert a[0] < a[1]
-    assert np.isnan(pr.bootstrap_auc_ci(np.zeros(10, bool), s[:10], n_boot=10)[0])
+    narrow = bootstrap_auc_ci(y, s, n_boot=100, level=0.5, seed=5)
+    assert a[0] < narrow[0] < narrow[1] < a[1]
+    assert np.isnan(bootstrap_auc_ci(np.zeros(10, bool), s[:10], n_boot=10, level=0.95, seed=0)[0])
 
 
 def test_nonfinite_predictors_are_excluded_and_counted():
@@ -190,7 +208,8 @@ def test_nonfinite_predictors_are_excluded_and_counted():
     x = y + rng.normal(0, 0.1, 200)
     x_bad = x.copy()
     x_bad[:7] = np.nan
-    ev = pr.evaluate_predictor(x, y, x_bad, y, "nb", quick_cfg())
+    cfg = quick_cfg()
+    ev = evaluate_predictor(naive_bayes(cfg), x, y, x_bad, y, cfg)
     assert ev.row["n_excluded"] == 7 and ev.row["n_test"] == 193 and ev.row["status"] == "ok"
 
 
@@ -199,10 +218,10 @@ def test_nonfinite_predictors_are_excluded_and_counted():
 
 def test_auc_table_has_one_row_per_event_activation_predictor_time(predicted, runs):
     cfg, _, auc, roc = predicted
-    assert list(auc.columns) == pr.AUC_COLUMNS
-    n_pred = len(pr.predictor_specs(runs, LABELS[0]))
+    assert list(auc.columns) == AUC_COLUMNS
+    n_pred = len(predictor_specs(runs, LABELS[0], cfg))
     assert n_pred == 4 + 4 + 6 + 1 + 1 + 2
-    assert len(pr.predictor_specs(synthetic_runs(n=2, P=9), LABELS[0])) == 9 + 9 + 36 + 1 + 1 + 2
+    assert len(predictor_specs(synthetic_runs(n=2, P=9), LABELS[0], cfg)) == 9 + 9 + 36 + 1 + 1 + 2
     # low for relu and tanh, high for relu only
     assert len(auc) == 3 * len(LABELS) * n_pred
     assert not auc.duplicated(["event", "activation", "init", "predictor", "t"]).any()
@@ -223,8 +242,8 @@ def test_auc_table_has_one_row_per_event_activation_predictor_time(predicted, ru
 def test_too_few_positives_are_flagged_not_crashed():
     runs = synthetic_runs(n=40, settings=(("relu", "he"),), p_high=0.0, P=2)
     runs.loc[runs.index[:2], "final_loss"] = 150.0  # two high runs: one per half at most
-    cfg = quick_cfg(n_boot=10)
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg)
+    cfg = quick_cfg(bootstrap=boot(10))
+    auc, roc = predict_all(runs, CHECKPOINTS, DT, cfg)
     high = auc[auc["event"] == "high"]
     assert len(high) > 0 and high["auc"].isna().all()
     assert high["status"].str.startswith("too few events").all()
@@ -233,7 +252,7 @@ def test_too_few_positives_are_flagged_not_crashed():
     assert not (roc["event"] == "high").any()
     low = auc[auc["event"] == "low"]
     assert (low["status"] == "ok").all() and low["auc"].notna().all()
-    t1 = pr.table1(auc, cfg)
+    t1 = table1(auc, cfg)
     assert len(t1) == 4 and t1[[c for c in t1 if c.startswith("auc_t")]].isna().all().all()
     assert "too few events" in markdown.table1_markdown(t1, cfg=cfg)
 
@@ -244,32 +263,34 @@ def test_predict_all_on_a_tiny_simulated_table():
     runs = pd.concat([simulate_runs(cfg, "relu", "he", range(8)), simulate_runs(cfg, "tanh", "he", range(8))],
                      ignore_index=True)
     checkpoints = cfg["lyapunov"]["checkpoints"]
-    auc, _ = pr.predict_all(runs, checkpoints, cfg["training"]["dt"], quick_cfg(low_loss=12.0, high_loss=14.0, min_events=2))
+    pcfg = quick_cfg(events={"low_loss": 12.0, "high_loss": 14.0}, min_events=2)
+    auc, _ = predict_all(runs, checkpoints, cfg["training"]["dt"], pcfg)
     assert len(auc) == 3 * len(checkpoints) * 58
-    assert set(auc["t_label"]) == set(pr.time_labels(checkpoints, cfg["training"]["dt"]))
+    assert set(auc["t_label"]) == set(checkpoint_labels(checkpoints, cfg["training"]["dt"]))
     assert auc["status"].notna().all()
 
 
 def test_no_runs_to_predict_gives_empty_tables_not_errors():
     runs = synthetic_runs(n=10, settings=(("relu", "wide"),), P=2)  # prediction uses He runs only
     cfg = quick_cfg()
-    auc, roc = pr.predict_all(runs, CHECKPOINTS, DT, cfg)
-    assert len(auc) == 0 and list(auc.columns) == pr.AUC_COLUMNS and len(roc) == 0
-    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
-    assert len(restart) == 0 and list(restart.columns) == pr.RESTART_COLUMNS
-    t1 = pr.table1(auc, cfg)
+    auc, roc = predict_all(runs, CHECKPOINTS, DT, cfg)
+    assert len(auc) == 0 and list(auc.columns) == AUC_COLUMNS and len(roc) == 0
+    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
+    assert len(restart) == 0 and list(restart.columns) == RESTART_COLUMNS
+    t1 = table1(auc, cfg)
     assert len(t1) == 4 and "nothing to show" in markdown.table1_markdown(t1, cfg=cfg)
-    md = compare.comparison_markdown(runs, auc, restart, {"training": {}, "lyapunov": {},
-                                                               "figures": load_config()["figures"]})
+    md = markdown.comparison_markdown(runs, auc, restart, load_config())
     assert "No AUCs were computed." in md and "Not computed: no high-loss setting" in md
 
 
 def test_result_does_not_depend_on_row_order():
-    cfg = quick_cfg(n_boot=2)
+    cfg = quick_cfg(bootstrap=boot(2))
     small = synthetic_runs(n=60, P=2)
-    a, _ = pr.predict_all(small, CHECKPOINTS[:1], DT, cfg)
-    b, _ = pr.predict_all(small.iloc[::-1], CHECKPOINTS[:1], DT, cfg)
+    a, _ = predict_all(small, CHECKPOINTS[:1], DT, cfg)
+    b, _ = predict_all(small.iloc[::-1], CHECKPOINTS[:1], DT, cfg)
+    c, _ = predict_all(small, CHECKPOINTS[:1], DT, cfg, n_jobs=2)
     pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, c)
 
 
 # ----------------------------------------------------------------------------------
@@ -277,8 +298,8 @@ def test_result_does_not_depend_on_row_order():
 
 def test_table1_has_the_four_rows(predicted):
     cfg, _, auc, _ = predicted
-    t1 = pr.table1(auc, cfg)
-    assert t1["row"].tolist() == list(pr.TABLE1_ROWS.values())
+    t1 = table1(auc, cfg)
+    assert t1["row"].tolist() == list(TABLE1_ROWS.values())
     for lab in LABELS:
         assert t1[f"auc_t{lab}"].notna().all()
         assert t1.loc[t1["row"] == "C(t)", f"predictor_t{lab}"].item() == "loss"
@@ -287,7 +308,7 @@ def test_table1_has_the_four_rows(predicted):
     assert (t1.loc[t1["row"] == "best lambda_i(t)", [f"predictor_t{lab}" for lab in LABELS]] == "ftle_local_1").all().all()
     md = markdown.table1_markdown(t1, cfg=cfg)
     table_rows = [line for line in md.splitlines() if line.startswith("| ") and "n/a" not in line]
-    for name in pr.TABLE1_ROWS.values():
+    for name in TABLE1_ROWS.values():
         assert sum(line.startswith(f"| {name} |") for line in table_rows) == 3  # AUC, chosen predictor, counts
 
 
@@ -296,17 +317,17 @@ def test_table1_has_the_four_rows(predicted):
 
 def test_expected_compute():
     good = np.array([True, False, True, False])
-    assert pr.expected_compute(np.zeros(4, bool), good, 0.1) == pytest.approx(2.0)
-    assert pr.expected_compute(~good, good, 0.1) == pytest.approx((0.1 * 0.5 + 0.5) / 0.5)
-    assert pr.expected_compute(np.ones(4, bool), good, 0.1) == np.inf
-    assert pr.choose_threshold(np.array([0.0, 1.0, 0.0, 1.0]), good, 0.1) == 1.0
-    assert pr.choose_threshold(np.array([0.0, 1.0, 0.0, 1.0]), good, 1.0) == np.inf  # stopping late never pays
+    assert expected_compute(np.zeros(4, bool), good, 0.1) == pytest.approx(2.0)
+    assert expected_compute(~good, good, 0.1) == pytest.approx((0.1 * 0.5 + 0.5) / 0.5)
+    assert expected_compute(np.ones(4, bool), good, 0.1) == np.inf
+    assert choose_threshold(np.array([0.0, 1.0, 0.0, 1.0]), good, 0.1) == 1.0
+    assert choose_threshold(np.array([0.0, 1.0, 0.0, 1.0]), good, 1.0) == np.inf  # stopping late never pays
 
 
 def test_restart_policy_table(predicted, runs):
-    cfg, split, auc, _ = predicted
-    table = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, replace_boot(cfg, 30), split)
-    assert list(table.columns) == pr.RESTART_COLUMNS
+    _, split, auc, _ = predicted
+    table = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, quick_cfg(bootstrap=boot(30)), split)
+    assert list(table.columns) == RESTART_COLUMNS
     assert set(table["activation"]) == {"relu"}
     assert len(table) == len(CHECKPOINTS) * 5
     oracle = table[table["predictor"] == "oracle"]
@@ -316,59 +337,65 @@ def test_restart_policy_table(predicted, runs):
     assert (loss["saving"] > 0).all() and (loss["saving_ci_low"] <= loss["saving"]).all()
 
 
-def replace_boot(cfg, n):
-    from dataclasses import replace
-    return replace(cfg, n_boot=n)
-
-
 # ----------------------------------------------------------------------------------
 # The comparison with the paper.
 
 def test_comparison_document_contains_each_claim(predicted, runs):
     cfg, split, auc, _ = predicted
-    restart = pr.restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg, split)
-    full = {"settings": {}, "training": {"n_intervals": 36667, "steps_per_interval": 20, "dt": DT},
-            "lyapunov": {"checkpoints": CHECKPOINTS, "clv_window": 10}, "summary": {"le_tolerance": 1e-6},
-            "figures": load_config()["figures"]}
-    md = compare.comparison_markdown(runs, auc, restart, full)
+    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg, split)
+    full = load_config({"training": {"n_intervals": 36667, "steps_per_interval": 20, "dt": DT},
+                        "lyapunov": {"checkpoints": CHECKPOINTS, "clv_window": 10},
+                        "predict": {"bootstrap": {"n_boot": 0}}})
+    md = markdown.comparison_markdown(runs, auc, restart, full)
     for text in ("three clusters of c_f", "no c_f > 100", "wide-range init", "33% of ReLU + He", "62% of tanh + He",
                  "3% of ReLU + He runs have three positive", "no tanh + He run has three positive",
                  "only when the three leading LEs are positive", "mean |cos theta_ij| between CLVs",
-                 "show tangencies", "from t = 0.03 on", "Table I", "Local and cumulative FTLE forms",
-                 "restart policy", "raw (> 0)", "with tolerance (> 1e-06)"):
+                 "pairs (1,2), (1,3), (2,3), (3,4), (4,5), (5,6) show tangencies", "from t = 0.03 on", "Table I",
+                 "Local and cumulative FTLE forms", "restart policy", "raw (> 0)", "with tolerance (> 1e-06)"):
         assert text in md, text
-    for values in compare.PAPER_TABLE1.values():
+    for values in paper.TABLE1.values():
         for v in values:
             assert f"| {v:.4f} |" in md
-    claims = compare.compare_claims(runs, auc, cfg, compare.FigureConfig.from_config(load_config()), 1e-6)
-    assert len({c.key for c in claims}) == len(claims)
-    by_key = {c.key: c for c in claims}
+    found = claims.compare_claims(runs, auc, cfg, 1e-6, 0.9, 0.1, 0.95)
+    assert len({c.key for c in found}) == len(found)
+    by_key = {c.key: c for c in found}
     # the synthetic table has no tanh run above 100: the tanh claim holds
-    assert by_key["final_loss_tanh_he"].verdict == "agree"
+    assert by_key["final_loss_tanh_he"].verdicts == (("", "agree"),)
     # Table I at t = 0.06 and 0.09 was not computed here (checkpoints 500, 1000 only)
-    assert by_key["table1_ftle_t0.06"].verdict == "not testable"
-    assert by_key["table1_loss_t0.015"].verdict.startswith(("agree", "differ"))
+    assert by_key["table1_ftle_t0.06"].verdicts == (("", "not testable"),)
+    assert "| best lambda_i(t) | 0.06 | 0.9989 | not computed (checkpoint not in the config) | - | not testable |" in md
+    assert by_key["table1_loss_t0.015"].verdicts[0][1] in ("agree", "differ")
+    # P = 4 here: the three most stable FTLEs are lambda_2..lambda_4, the angles 6 pairs
+    stable = by_key["stable_ftle_high_early"]
+    assert [q for q, _ in stable.values["rows"]] == [2, 3, 4] and stable.verdicts == (("", "differ"),)
+    assert "lambda_2: " in md and "lambda_7" not in md
+    assert "among the 6 pairs" in by_key["mean_cos_best_angle"].note
+    # the summary counts every verdict part
+    n_parts = sum(len(c.verdicts) for c in found)
+    assert f"Summary over {len(found)} claims ({n_parts} verdicts;" in md
 
 
 def test_binning_cap_matches_a_perfect_predictor():
     """The bound on the naive-Bayes AUC of a rare event stated in the comparison."""
     runs = synthetic_runs(n=2000, settings=(("relu", "he"),), p_high=0.03, P=2, labels=["0.015"])
     cfg = quick_cfg(n_bins=10)
-    share, bound = compare.binning_auc_cap(runs, cfg)
-    y = pr.event_labels(runs, "high", 4.0, 100.0)
+    share, bound = comparison.binning_auc_cap(runs, cfg)
+    y = event_labels(runs, "high", 4.0, 100.0)
     assert share == pytest.approx(y.mean())
     x = runs["loss_t0.015"].to_numpy()  # ranks the runs perfectly by their final loss
-    ev = pr.evaluate_predictor(x, y, x, y, "nb", cfg)
+    ev = evaluate_predictor(naive_bayes(cfg), x, y, x, y, cfg)
     assert ev.row["auc"] == pytest.approx(bound, abs=0.01)
-    assert compare.binning_auc_cap(runs, quick_cfg(n_bins=5))[1] < bound < compare.binning_auc_cap(runs, quick_cfg(n_bins=20))[1]
+    assert (comparison.binning_auc_cap(runs, quick_cfg(n_bins=5))[1] < bound
+            < comparison.binning_auc_cap(runs, quick_cfg(n_bins=20))[1])
 
 
 def test_share_statistics():
-    lo, hi = compare.wilson(33, 100)
+    lo, hi = stats.wilson(33, 100)
     assert lo < 0.33 < hi and hi - lo < 0.2
-    assert np.isnan(compare.wilson(0, 0)[0])
-    assert compare.share_verdict(0.33, 33, 100) == "agree"
-    assert compare.share_verdict(0.62, 33, 100) == "differ"
+    assert np.isnan(stats.wilson(0, 0)[0])
+    assert stats.Share(33, 100).verdict(0.33) == "agree"
+    assert stats.Share(33, 100).verdict(0.62) == "differ"
+    assert stats.Share(0, 0).verdict(0.33) == "not testable"
     rng = np.random.default_rng(0)
-    assert compare.density_peaks(np.r_[rng.normal(0, 0.1, 300), rng.normal(2, 0.1, 300), rng.normal(4, 0.1, 300)]) == 3
-    assert compare.density_peaks(rng.normal(0, 1, 500)) == 1
+    assert stats.density_peaks(np.r_[rng.normal(0, 0.1, 300), rng.normal(2, 0.1, 300), rng.normal(4, 0.1, 300)]) == 3
+    assert stats.density_peaks(rng.normal(0, 1, 500)) == 1

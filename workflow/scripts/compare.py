@@ -5,7 +5,7 @@ pin_threads(snakemake.threads)  # before NumPy is imported
 
 import pandas as pd  # noqa: E402
 
-from weightdyn.analysis.compare import comparison_markdown  # noqa: E402
+from weightdyn.report.markdown import comparison_markdown  # noqa: E402
 from weightdyn.pipeline.io import atomic_write, read_parquet  # noqa: E402
 
 with job_log(snakemake) as log:

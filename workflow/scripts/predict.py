@@ -7,7 +7,9 @@ import time  # noqa: E402
 
 from weightdyn.pipeline.io import atomic_write, provenance, read_parquet, write_csv, write_parquet  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
-from weightdyn.analysis.predict import predict_all, split_runs, table1  # noqa: E402
+from weightdyn.analysis.evaluate import predict_all  # noqa: E402
+from weightdyn.analysis.split import split_runs  # noqa: E402
+from weightdyn.analysis.table1 import table1  # noqa: E402
 from weightdyn.report.markdown import table1_markdown  # noqa: E402
 
 p, out = snakemake.params, snakemake.output

@@ -5,7 +5,7 @@ pin_threads(snakemake.threads)  # before NumPy is imported
 
 from weightdyn.pipeline.io import read_parquet, write_csv  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
-from weightdyn.analysis.predict import restart_policy  # noqa: E402
+from weightdyn.analysis.restart import restart_policy  # noqa: E402
 
 p = snakemake.params
 with job_log(snakemake) as log:

@@ -1,32 +1,53 @@
 """Settings of the prediction stage (`events` and `predict` of the pipeline config)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-FTLE_FORMS = {"local": "ftle_local", "cum": "ftle_cum"}
+from ..engine import columns as col
+
+# predictor name prefix of each FTLE form (see analysis.predictors)
+FTLE_FORMS = {form: f"ftle_{form}" for form in col.FTLE_FORMS}
+
+EVENTS_KEYS = ("low_loss", "high_loss")
+PREDICT_KEYS = ("inits", "high_activations", "ftle_form", "n_bins", "bin_strategy", "alpha", "test_size",
+                "split_seed", "min_events", "svm", "bootstrap")
+SVM_KEYS = ("C", "gamma", "class_weight")
+BOOTSTRAP_KEYS = ("n_boot", "level", "seed")
+
+
+def _section(parent: dict, name: str, keys: tuple[str, ...], where: str = "") -> dict:
+    """parent[name], which must hold exactly `keys` (config.yaml is the home of defaults)."""
+    path = f"{where}{name}"
+    if name not in parent:
+        raise KeyError(f"the config lacks the section {path!r}")
+    section = parent[name]
+    missing, unknown = sorted(set(keys) - set(section)), sorted(set(section) - set(keys))
+    if missing or unknown:
+        raise ValueError(f"config section {path!r}: missing keys {missing}, unknown keys {unknown}")
+    return section
 
 
 @dataclass(frozen=True)
 class PredictConfig:
     """Settings of the prediction stage (`events` and `predict` of the pipeline config)."""
 
-    low_loss: float = 4.0
-    high_loss: float = 100.0
-    high_activations: tuple[str, ...] = ("relu",)
-    inits: tuple[str, ...] = ("he",)
-    n_bins: int = 10
-    bin_strategy: str = "quantile"
-    alpha: float = 1.0
-    test_size: float = 0.5
-    split_seed: int = 0
-    min_events: int = 3
-    svm_C: float = 1.0
-    svm_gamma: str | float = "scale"
-    svm_class_weight: str | None = "balanced"
-    n_boot: int = 200
-    ci_level: float = 0.95
-    boot_seed: int = 0
-    ftle_form: str = "local"
+    low_loss: float
+    high_loss: float
+    high_activations: tuple[str, ...]
+    inits: tuple[str, ...]
+    n_bins: int
+    bin_strategy: str
+    alpha: float
+    test_size: float
+    split_seed: int
+    min_events: int
+    svm_C: float
+    svm_gamma: str | float
+    svm_class_weight: str | None
+    n_boot: int
+    ci_level: float
+    boot_seed: int
+    ftle_form: str
 
     def __post_init__(self):
         object.__setattr__(self, "high_activations", tuple(self.high_activations))
@@ -50,31 +71,35 @@ class PredictConfig:
 
     @classmethod
     def from_config(cls, cfg: dict) -> "PredictConfig":
-        """From a pipeline config: thresholds from `events`, the rest from `predict`."""
-        ev, pr = cfg.get("events", {}), cfg.get("predict", {})
-        svm, boot = pr.get("svm", {}), pr.get("bootstrap", {})
-        d = {f.name: f.default for f in fields(cls)}
-        gamma = svm.get("gamma", d["svm_gamma"])
+        """From a pipeline config: thresholds from `events`, the rest from `predict`.
+
+        Every key must be present (and no other): the defaults live in config.yaml only.
+        """
+        ev = _section(cfg, "events", EVENTS_KEYS)
+        pr = _section(cfg, "predict", PREDICT_KEYS)
+        svm = _section(pr, "svm", SVM_KEYS, "predict.")
+        boot = _section(pr, "bootstrap", BOOTSTRAP_KEYS, "predict.")
+        gamma = svm["gamma"]
         if isinstance(gamma, str) and gamma not in ("scale", "auto"):
             gamma = float(gamma)  # a number that YAML 1.1 read as text, e.g. 1e-3
         return cls(
-            low_loss=float(ev.get("low_loss", d["low_loss"])),
-            high_loss=float(ev.get("high_loss", d["high_loss"])),
-            high_activations=tuple(pr.get("high_activations", d["high_activations"])),
-            inits=tuple(pr.get("inits", d["inits"])),
-            n_bins=int(pr.get("n_bins", d["n_bins"])),
-            bin_strategy=str(pr.get("bin_strategy", d["bin_strategy"])),
-            alpha=float(pr.get("alpha", d["alpha"])),
-            test_size=float(pr.get("test_size", d["test_size"])),
-            split_seed=int(pr.get("split_seed", d["split_seed"])),
-            min_events=int(pr.get("min_events", d["min_events"])),
-            svm_C=float(svm.get("C", d["svm_C"])),
+            low_loss=float(ev["low_loss"]),
+            high_loss=float(ev["high_loss"]),
+            high_activations=tuple(pr["high_activations"]),
+            inits=tuple(pr["inits"]),
+            n_bins=int(pr["n_bins"]),
+            bin_strategy=str(pr["bin_strategy"]),
+            alpha=float(pr["alpha"]),
+            test_size=float(pr["test_size"]),
+            split_seed=int(pr["split_seed"]),
+            min_events=int(pr["min_events"]),
+            svm_C=float(svm["C"]),
             svm_gamma=gamma if isinstance(gamma, str) else float(gamma),
-            svm_class_weight=svm.get("class_weight", d["svm_class_weight"]),
-            n_boot=int(boot.get("n_boot", d["n_boot"])),
-            ci_level=float(boot.get("level", d["ci_level"])),
-            boot_seed=int(boot.get("seed", d["boot_seed"])),
-            ftle_form=str(pr.get("ftle_form", d["ftle_form"])),
+            svm_class_weight=svm["class_weight"],
+            n_boot=int(boot["n_boot"]),
+            ci_level=float(boot["level"]),
+            boot_seed=int(boot["seed"]),
+            ftle_form=str(pr["ftle_form"]),
         )
 
     def events_for(self, activation: str) -> list[str]:

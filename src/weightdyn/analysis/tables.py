@@ -19,17 +19,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..engine.columns import ID_COLUMNS
+from ..engine import columns as col
 from ..engine.config import checkpoint_labels
+from .config import FTLE_FORMS
+from .events import usable_runs
 
 
 # ----------------------------------------------------------------------------------
 # Long tables.
 
 def _n_params(runs: pd.DataFrame) -> int:
-    P = 0
-    while f"le_{P + 1}" in runs.columns:
-        P += 1
+    P = col.n_exponents(runs.columns)
     if P == 0:
         raise ValueError("the runs table has no le_1 column")
     return P
@@ -39,7 +39,7 @@ def _block(runs: pd.DataFrame, keys: dict[str, np.ndarray], values: dict[str, li
     """Stack runs x K items: `keys` holds K labels per key column, `values` K column names
     of `runs` per value column; rows run-major (all items of run 0, then run 1, ...)."""
     n, K = len(runs), len(next(iter(values.values())))
-    out = {col: np.repeat(runs[col].to_numpy(), K) for col in ID_COLUMNS}
+    out = {name: np.repeat(runs[name].to_numpy(), K) for name in col.ID_COLUMNS}
     for name, labels in keys.items():
         out[name] = np.tile(np.asarray(labels), n)
     for name, cols in values.items():
@@ -53,30 +53,31 @@ def long_tables(runs: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_int
     ck = [int(c) for c in checkpoints]
     labels = checkpoint_labels(ck, dt)
     t_of = {c: c * float(dt) for c in ck + [int(n_intervals)]}
-    pairs = [(i, j) for i in range(1, P + 1) for j in range(i + 1, P + 1)]
-    missing = [f"loss_t{lab}" for lab in labels if f"loss_t{lab}" not in runs.columns]
+    pairs = col.pairs(P)
+    missing = [col.loss_at(lab) for lab in labels if col.loss_at(lab) not in runs.columns]
     if missing:
         raise ValueError(f"the runs table lacks the checkpoint columns {missing}")
 
     losses = _block(
         runs,
         {"interval": np.array(ck + [int(n_intervals)], dtype=np.int64)},
-        {"loss": [f"loss_t{lab}" for lab in labels] + ["final_loss"]},
+        {"loss": [col.loss_at(lab) for lab in labels] + [col.FINAL_LOSS]},
     )
-    lyap = _block(runs, {"index": np.arange(1, P + 1, dtype=np.int64)}, {"le": [f"le_{q}" for q in range(1, P + 1)]})
+    lyap = _block(runs, {"index": np.arange(1, P + 1, dtype=np.int64)}, {"le": [col.le(q) for q in range(1, P + 1)]})
     ftle = _block(
         runs,
-        {"interval": np.repeat(np.array(ck, dtype=np.int64), P), "index": np.tile(np.arange(1, P + 1, dtype=np.int64), len(ck))},
+        {"interval": np.repeat(np.array(ck, dtype=np.int64), P),
+         "index": np.tile(np.arange(1, P + 1, dtype=np.int64), len(ck))},
         {
-            "ftle_local": [f"ftle_local_{q}_t{lab}" for lab in labels for q in range(1, P + 1)],
-            "ftle_cum": [f"ftle_cum_{q}_t{lab}" for lab in labels for q in range(1, P + 1)],
+            FTLE_FORMS[form]: [col.ftle(form, q, lab) for lab in labels for q in range(1, P + 1)]
+            for form in col.FTLE_FORMS
         },
     )
     angle_parts = []
-    for estimate, points in (("past", ck), ("ginelli", ck)):
-        for c, lab in zip(points, labels):
-            angle_parts.append(((estimate, c), [f"cos_{estimate}_{i}_{j}_t{lab}" for i, j in pairs]))
-    angle_parts.append((("past", int(n_intervals)), [f"cos_end_{i}_{j}" for i, j in pairs]))
+    for estimate in col.CLV_ESTIMATES:
+        for c, lab in zip(ck, labels):
+            angle_parts.append(((estimate, c), [col.cos(estimate, i, j, lab) for i, j in pairs]))
+    angle_parts.append((("past", int(n_intervals)), [col.cos_end(i, j) for i, j in pairs]))
     angles = _block(
         runs,
         {
@@ -85,7 +86,7 @@ def long_tables(runs: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_int
             "i": np.tile(np.array([i for i, _ in pairs], dtype=np.int64), len(angle_parts)),
             "j": np.tile(np.array([j for _, j in pairs], dtype=np.int64), len(angle_parts)),
         },
-        {"abs_cos": [col for _, cols in angle_parts for col in cols]},
+        {"abs_cos": [name for _, names in angle_parts for name in names]},
     )
     for table in (losses, ftle, angles):
         table.insert(table.columns.get_loc("interval") + 1, "t", table["interval"].map(t_of).astype(np.float64))
@@ -98,15 +99,15 @@ def long_tables(runs: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_int
 def setting_summary(runs: pd.DataFrame, low_loss: float, high_loss: float, le_tolerance: float) -> pd.DataFrame:
     """Summary statistics of one setting's runs as a (quantity, value) table.
 
-    Shares are fractions of the runs that did not diverge. 'positive' exponents are
-    counted raw (> 0) and with a tolerance (> le_tolerance), since the exponents of dead
-    units are zero up to rounding.
+    Shares are fractions of the usable runs (`events.usable`: not diverged, finite final
+    loss). 'positive' exponents are counted raw (> 0) and with a tolerance
+    (> le_tolerance), since the exponents of dead units are zero up to rounding.
     """
-    ok = runs.loc[~runs["diverged"].astype(bool)]
+    ok = usable_runs(runs)
     n_ok = len(ok)
     P = _n_params(runs)
-    final = ok["final_loss"].to_numpy(dtype=np.float64)
-    le = ok[[f"le_{q}" for q in range(1, P + 1)]].to_numpy(dtype=np.float64)
+    final = ok[col.FINAL_LOSS].to_numpy(dtype=np.float64)
+    le = ok[[col.le(q) for q in range(1, P + 1)]].to_numpy(dtype=np.float64)
     lead = le[:, : min(3, P)]
 
     def share(mask) -> float:
@@ -117,7 +118,7 @@ def setting_summary(runs: pd.DataFrame, low_loss: float, high_loss: float, le_to
 
     rows: list[tuple[str, object]] = [
         ("runs", int(len(runs))),
-        ("diverged", int(len(runs) - n_ok)),
+        ("diverged", int(runs[col.DIVERGED].astype(bool).sum())),
         ("final_loss_min", quantile(0.0)),
         ("final_loss_q05", quantile(0.05)),
         ("final_loss_q25", quantile(0.25)),
@@ -135,9 +136,9 @@ def setting_summary(runs: pd.DataFrame, low_loss: float, high_loss: float, le_to
         ("three_leading_positive_share", share(np.all(lead > 0, axis=1))),
         ("three_leading_positive_share_tol", share(np.all(lead > le_tolerance, axis=1))),
     ]
-    rows += [(f"le_{q}_mean", float(le[:, q - 1].mean()) if n_ok else float("nan")) for q in range(1, P + 1)]
-    if "mean_cos_end" in ok.columns:
-        m = ok["mean_cos_end"].to_numpy(dtype=np.float64)
+    rows += [(f"{col.le(q)}_mean", float(le[:, q - 1].mean()) if n_ok else float("nan")) for q in range(1, P + 1)]
+    if col.MEAN_COS_END in ok.columns:
+        m = ok[col.MEAN_COS_END].to_numpy(dtype=np.float64)
         rows += [("mean_cos_end_mean", float(m.mean()) if n_ok else float("nan")),
                  ("mean_cos_end_median", float(np.median(m)) if n_ok else float("nan"))]
     return pd.DataFrame({"quantity": [q for q, _ in rows], "value": pd.Series([v for _, v in rows], dtype=object)})

@@ -1,0 +1,95 @@
+"""The numbers of the comparison with the paper beside its claims (`claims`): the two FTLE
+forms, the limit that binning sets to the naive-Bayes AUC, Table I with the best member
+chosen on the test half, and the scale of our run against the paper's."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..engine import columns as col
+from . import paper
+from .claims import auc_row
+from .config import PredictConfig
+from .events import event_labels
+from .table1 import best_rows
+
+SMALL_RUNS = 1000  # fewer runs in a setting: shares and AUCs carry wide intervals
+FORM_COLUMNS = [f"{kind}_{form}_{stat}" for kind in ("ftle", "svm") for form in col.FTLE_FORMS
+                for stat in ("auc", "ci_low", "ci_high")]
+
+
+def ftle_form_table(auc: pd.DataFrame) -> pd.DataFrame:
+    """Per (event, activation, t) of the He runs: the best single FTLE (chosen on the
+    training half) and the SVM of each form, with their test AUC and interval
+    (columns ftle_local_auc, ftle_local_ci_low, ..., svm_cum_ci_high; NaN if missing)."""
+    rows = []
+    he = auc[auc["init"] == "he"]
+    for (event, act, t), sub in he.groupby(["event", "activation", "t"], sort=True):
+        row = dict(event=event, activation=act, t=t)
+        for form in col.FTLE_FORMS:
+            b = best_rows(sub, "ftle", form)
+            s = sub[(sub["group"] == "svm") & (sub["form"] == form)]
+            for kind, hit in (("ftle", b), ("svm", s)):
+                for stat in ("auc", "ci_low", "ci_high"):
+                    row[f"{kind}_{form}_{stat}"] = float(hit.iloc[0][stat]) if len(hit) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["event", "activation", "t", *FORM_COLUMNS])
+
+
+def form_wins(forms: pd.DataFrame) -> dict[str, int]:
+    """In how many rows of `ftle_form_table` each form has the larger best-FTLE AUC."""
+    local, cum = forms["ftle_local_auc"], forms["ftle_cum_auc"]
+    return {"local": int(np.nansum(local > cum)), "cum": int(np.nansum(cum > local))}
+
+
+def form_distance_to_table1(auc: pd.DataFrame) -> dict[str, tuple[float, int]]:
+    """Per form: mean |our AUC - paper AUC| over the FTLE and SVM rows of Table I, and the
+    number of cells behind it."""
+    out = {}
+    for form in col.FTLE_FORMS:
+        diffs = []
+        for group in ("ftle", "svm"):
+            for interval, number in zip(sorted(paper.CHECKPOINTS), paper.TABLE1[group]):
+                r = auc_row(auc, "high", "relu", group, form, interval)
+                if r is not None and np.isfinite(r["auc"]):
+                    diffs.append(abs(r["auc"] - number))
+        out[form] = (float(np.mean(diffs)) if diffs else float("nan"), len(diffs))
+    return out
+
+
+def table1_by_test_auc(auc: pd.DataFrame, p: PredictConfig) -> list[tuple[str, str, pd.Series]]:
+    """The 'best' rows of Table I (cos, ftle) with the member of the largest test AUC (an
+    optimistic choice), at the paper's checkpoints: (group, t label, AUC row)."""
+    out = []
+    for group, form in (("cos", None), ("ftle", p.ftle_form)):
+        for interval in sorted(paper.CHECKPOINTS):
+            r = auc_row(auc, "high", "relu", group, form, interval, by="auc")
+            if r is not None and np.isfinite(r["auc"]):
+                out.append((group, paper.CHECKPOINTS[interval], r))
+    return out
+
+
+def binning_auc_cap(runs: pd.DataFrame, p: PredictConfig) -> tuple[float, float] | None:
+    """(share of high-loss ReLU + He runs, the largest naive-Bayes AUC a perfectly ranking
+    predictor can reach with n_bins quantile bins): the positives share the top bin with
+    a (1/n_bins - share) fraction of all runs, ties count half, so
+    AUC <= 1 - (1/n_bins - share) / (2 (1 - share)). None without such runs or when
+    the events fill the top bin."""
+    sub = runs[(runs["activation"] == "relu") & (runs["init"] == "he")]
+    if not len(sub) or p.bin_strategy != "quantile":
+        return None
+    share = float(event_labels(sub, "high", p.low_loss, p.high_loss).mean())
+    if not 0.0 < share < 1.0 / p.n_bins:
+        return None
+    return share, 1.0 - (1.0 / p.n_bins - share) / (2.0 * (1.0 - share))
+
+
+def runs_per_setting(runs: pd.DataFrame) -> pd.Series:
+    """Number of runs per (activation, init)."""
+    return runs.groupby(["activation", "init"]).size()
+
+
+def smaller_than_paper(counts: pd.Series, n_intervals: int) -> bool:
+    """Whether a run has fewer than SMALL_RUNS runs in a setting or trains for fewer
+    intervals than the paper."""
+    return (counts.min() if len(counts) else 0) < SMALL_RUNS or int(n_intervals) < paper.N_INTERVALS

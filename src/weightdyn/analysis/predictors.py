@@ -1,0 +1,69 @@
+"""The predictors at a checkpoint t (paper Sec. VI): names, groups, columns, classifiers.
+
+Each FTLE in the local and the cumulative form (``ftle_local_q``, ``ftle_cum_q``), each
+|cos theta_ij| of the past-only CLV estimate (``cos_past_i_j``; known at t), their mean
+(``mean_cos_past``) and the loss C(t) (``loss``): one naive-Bayes classifier each; and
+all FTLEs of one form together in an RBF SVM (``svm_ftle_local``, ``svm_ftle_cum``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from ..engine import columns as col
+from .classifiers import naive_bayes, rbf_svm
+from .config import FTLE_FORMS, PredictConfig
+
+ESTIMATE = "past"  # the CLV estimate whose angles are known at t
+MEAN_COS = f"mean_cos_{ESTIMATE}"
+LOSS = "loss"
+
+
+def ftle_name(form: str, q: int) -> str:
+    """The predictor name of the q-th FTLE of `form`, e.g. ftle_local_3."""
+    return f"{FTLE_FORMS[form]}_{q}"
+
+
+def cos_name(i: int, j: int) -> str:
+    """The predictor name of |cos theta_ij| of the past-only CLVs, e.g. cos_past_1_2."""
+    return f"cos_{ESTIMATE}_{i}_{j}"
+
+
+def svm_name(form: str) -> str:
+    """The predictor name of the SVM on all FTLEs of `form`, e.g. svm_ftle_local."""
+    return f"svm_{FTLE_FORMS[form]}"
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """One predictor at one checkpoint: its runs-table columns and its classifier.
+
+    group: 'ftle', 'cos', 'mean_cos', 'loss' or 'svm'; form: the FTLE form ('local',
+    'cum'), 'past' for angles, '' for the loss. `estimator` is an unfitted prototype.
+    """
+
+    name: str
+    group: str
+    form: str
+    columns: tuple[str, ...]
+    estimator: BaseEstimator
+
+
+def predictor_specs(runs: pd.DataFrame, label: str, cfg: PredictConfig) -> list[Predictor]:
+    """The predictors at checkpoint label t, in the row order of the AUC table."""
+    P = col.n_exponents(runs.columns)
+    nb, svm = naive_bayes(cfg), rbf_svm(cfg)
+    specs = [Predictor(ftle_name(form, q), "ftle", form, (col.ftle(form, q, label),), nb)
+             for form in col.FTLE_FORMS for q in range(1, P + 1)]
+    specs += [Predictor(cos_name(i, j), "cos", ESTIMATE, (col.cos(ESTIMATE, i, j, label),), nb)
+              for i, j in col.pairs(P)]
+    specs.append(Predictor(MEAN_COS, "mean_cos", ESTIMATE, (col.mean_cos(ESTIMATE, label),), nb))
+    specs.append(Predictor(LOSS, "loss", "", (col.loss_at(label),), nb))
+    specs += [Predictor(svm_name(form), "svm", form, tuple(col.ftle(form, q, label) for q in range(1, P + 1)), svm)
+              for form in col.FTLE_FORMS]
+    missing = sorted({c for s in specs for c in s.columns} - set(runs.columns))
+    if missing:
+        raise ValueError(f"the runs table lacks predictor columns for t = {label}: {missing[:5]}...")
+    return specs

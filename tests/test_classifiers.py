@@ -1,0 +1,166 @@
+"""The classifiers as scikit-learn estimators: the binning transformer against the binning
+function it replaced, naive Bayes on its bins, evaluation by cloning a prototype, and the
+strict reading of the prediction settings."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.preprocessing import KBinsDiscretizer
+from sklearn.utils.validation import check_is_fitted
+
+from weightdyn.analysis.classifiers import PredictorBins, naive_bayes, positive_score, rbf_svm
+from weightdyn.analysis.config import PredictConfig
+from weightdyn.analysis.evaluate import evaluate_predictor
+from weightdyn.pipeline.config import load_config
+
+
+def reference_bins(x_train, x_test, n_bins, strategy):
+    """The binning of one predictor before it became a transformer (kept as the oracle)."""
+    x_train = np.asarray(x_train, dtype=np.float64).reshape(-1, 1)
+    x_test = np.asarray(x_test, dtype=np.float64).reshape(-1, 1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Bins whose width are too small")
+        warnings.filterwarnings("ignore", message="Feature .* is constant")
+        kwargs = {"random_state": 0} if strategy == "kmeans" else {}
+        kb = KBinsDiscretizer(n_bins=n_bins, encode="ordinal", strategy=strategy, subsample=None, **kwargs)
+        kb.fit(x_train)
+        distinct = np.unique(x_train[:, 0])
+        if strategy == "quantile" and int(kb.n_bins_[0]) < min(n_bins, len(distinct)):
+            kb = KBinsDiscretizer(n_bins=min(n_bins, len(distinct)), encode="ordinal", strategy="quantile",
+                                  subsample=None).fit(distinct[:, None])
+        return (kb.transform(x_train)[:, 0].astype(np.int64), kb.transform(x_test)[:, 0].astype(np.int64),
+                int(kb.n_bins_[0]))
+
+
+def cfg_with(**predict):
+    return PredictConfig.from_config(load_config({"predict": predict}))
+
+
+rng = np.random.default_rng(0)
+CASES = {
+    # most runs exactly 0 (dead units): quantile edges coincide
+    "ties": (np.r_[np.zeros(80), rng.uniform(1.0, 2.0, 20)], np.array([-1.0, 0.0, 0.5, 1.5, 3.0])),
+    "constant": (np.full(50, 3.0), np.array([-5.0, 3.0, 10.0])),
+    "out_of_range": (rng.uniform(0.0, 1.0, 100), np.array([-10.0, 0.5, 10.0])),
+    "few_distinct": (np.repeat([0.0, 1.0, 2.0], 10), np.array([0.0, 1.0, 2.0, 5.0])),
+    "continuous": (rng.normal(size=300), rng.normal(size=200) * 2),
+}
+
+
+@pytest.mark.parametrize("strategy", ["quantile", "uniform", "kmeans"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_bins_reproduce_the_binning_function(case, strategy):
+    x_train, x_test = CASES[case]
+    if strategy == "kmeans" and case == "constant":
+        pytest.skip("k-means needs more than one distinct value")
+    want_train, want_test, want_n = reference_bins(x_train, x_test, 10, strategy)
+    bins = PredictorBins(10, strategy).fit(x_train[:, None])
+    assert bins.n_bins_.tolist() == [want_n]
+    np.testing.assert_array_equal(bins.transform(x_train[:, None])[:, 0], want_train)
+    np.testing.assert_array_equal(bins.transform(x_test[:, None])[:, 0], want_test)
+
+
+def test_bins_of_ties_constants_and_outliers():
+    x_train, x_test = CASES["ties"]
+    bins = PredictorBins(10, "quantile").fit(x_train[:, None])
+    plain = KBinsDiscretizer(n_bins=10, encode="ordinal", strategy="quantile", subsample=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert plain.fit(x_train[:, None]).n_bins_[0] < 10  # scikit-learn merges the tied bins ...
+    assert bins.n_bins_[0] == 10                                 # ... the quantiles of distinct values do not
+    b = bins.transform(x_train[:, None])[:, 0]
+    # edges at quantiles of the 21 distinct values: the 80 tied runs share bin 0 with at most
+    # two of the other values, and all 10 bins are used
+    assert set(b[x_train == 0.0]) == {0} and np.sum(b[x_train != 0.0] == 0) <= 2 and len(set(b)) == 10
+    constant = PredictorBins(10, "quantile").fit(np.full((50, 1), 3.0))
+    assert constant.n_bins_[0] == 1
+    assert constant.transform(np.array([[-5.0], [3.0], [10.0]]))[:, 0].tolist() == [0, 0, 0]
+    wide = PredictorBins(10, "quantile").fit(CASES["out_of_range"][0][:, None])
+    assert wide.transform(np.array([[-10.0], [10.0]]))[:, 0].tolist() == [0, wide.n_bins_[0] - 1]
+
+
+def test_bins_of_several_columns_are_binned_column_by_column():
+    X_train = np.column_stack([CASES[c][0][:50] for c in ("ties", "out_of_range", "continuous")])
+    X_test = rng.normal(size=(20, 3))
+    bins = PredictorBins(5, "quantile").fit(X_train)
+    for k in range(3):
+        tr, te, n = reference_bins(X_train[:, k], X_test[:, k], 5, "quantile")
+        assert bins.n_bins_[k] == n
+        np.testing.assert_array_equal(bins.transform(X_train)[:, k], tr)
+        np.testing.assert_array_equal(bins.transform(X_test)[:, k], te)
+
+
+def test_bins_follow_the_estimator_conventions():
+    est = PredictorBins(7, "uniform")
+    assert est.get_params() == {"n_bins": 7, "strategy": "uniform"}
+    assert vars(est) == {"n_bins": 7, "strategy": "uniform"}  # the constructor stores parameters only
+    with pytest.raises(NotFittedError):
+        est.transform(np.zeros((2, 1)))
+    est.fit(rng.normal(size=(30, 2)))
+    assert all(k.endswith("_") for k in vars(est) if k not in ("n_bins", "strategy"))
+    assert vars(clone(est)) == {"n_bins": 7, "strategy": "uniform"}
+
+
+@pytest.mark.parametrize("case", ["ties", "constant", "few_distinct", "continuous"])
+def test_naive_bayes_has_one_category_per_bin_found(case):
+    x_train, x_test = CASES[case]
+    y = np.arange(len(x_train)) % 3 == 0
+    model = naive_bayes(cfg_with(n_bins=10)).fit(x_train[:, None], y)
+    np.testing.assert_array_equal(model["nb"].n_categories_, model["bins"].n_bins_)
+    score = positive_score(model, x_test[:, None])  # test values in every bin, outer bins included
+    assert score.shape == (len(x_test),) and np.all((score > 0) & (score < 1))
+
+
+def separable(n=300, k=3, seed=1):
+    r = np.random.default_rng(seed)
+    y = r.random(n) < 0.25
+    X = r.normal(size=(n, k))
+    X[:, 0] += 1.5 * y
+    return X, y
+
+
+@pytest.mark.parametrize("make", [naive_bayes, rbf_svm])
+def test_evaluation_clones_the_prototype_and_matches_a_fit_by_hand(make):
+    cfg = cfg_with(bootstrap={"n_boot": 20, "level": 0.95, "seed": 0})
+    X_tr, y_tr = separable(seed=1)
+    X_te, y_te = separable(seed=2)
+    prototype = make(cfg)
+    ev = evaluate_predictor(prototype, X_tr, y_tr, X_te, y_te, cfg, keep_scores=True)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(prototype)
+    assert ev.row["status"] == "ok" and 0.6 < ev.row["auc"] < 1.0
+    by_hand = make(cfg).fit(X_tr, y_tr)
+    if make is naive_bayes:
+        s_te, s_tr = by_hand.predict_proba(X_te)[:, 1], by_hand.predict_proba(X_tr)[:, 1]
+    else:  # classes_ = [False, True]: the decision function is positive towards the event
+        s_te, s_tr = by_hand.decision_function(X_te), by_hand.decision_function(X_tr)
+    assert ev.row["auc"] == roc_auc_score(y_te, s_te) and ev.row["auc_train"] == roc_auc_score(y_tr, s_tr)
+    np.testing.assert_array_equal(ev.score_test, s_te)
+    fpr, tpr, _ = roc_curve(y_te, s_te)
+    np.testing.assert_array_equal(ev.fpr, fpr)
+    np.testing.assert_array_equal(ev.tpr, tpr)
+
+
+def test_settings_are_read_strictly_from_the_config():
+    cfg = load_config()
+    p = PredictConfig.from_config(cfg)
+    assert (p.low_loss, p.high_loss, p.n_bins, p.n_boot) == (4.0, 100.0, 10, 200)
+    del cfg["predict"]["alpha"]
+    with pytest.raises(ValueError, match="alpha"):
+        PredictConfig.from_config(cfg)
+    with pytest.raises(ValueError, match="nbins"):
+        PredictConfig.from_config(load_config({"predict": {"nbins": 5}}))
+    with pytest.raises(ValueError, match="seed"):
+        PredictConfig.from_config(load_config({"predict": {"bootstrap": {"n_boot": 5, "level": 0.9, "seed": 0,
+                                                                          "seeds": 1}}}))
+    with pytest.raises(KeyError, match="events"):
+        PredictConfig.from_config({"predict": load_config()["predict"]})
+    assert cfg_with(svm={"gamma": "1e-3"}).svm_gamma == 1e-3  # YAML 1.1 reads 1e-3 as text
+    assert cfg_with(svm={"gamma": "auto"}).svm_gamma == "auto"
+    with pytest.raises(ValueError, match="low_loss"):
+        PredictConfig.from_config(load_config({"events": {"low_loss": 200.0}}))
+    with pytest.raises(TypeError):
+        PredictConfig()  # no defaults besides config.yaml
