@@ -20,7 +20,6 @@ from weightdyn.model import activations
 from weightdyn.model.streams import make_task
 from weightdyn.pipeline.config import load_config
 from weightdyn.pipeline.io import save_figure
-from weightdyn.report import labels
 from weightdyn.report.figures import style
 
 SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
@@ -179,7 +178,7 @@ def test_figure_config_reads_every_option_and_no_other():
         fg.FigureConfig.from_config(load_config({"figures": {"cos_tangnet": 0.8}}))
 
 
-def test_settings_follow_the_activation_registry(monkeypatch):
+def test_settings_follow_the_activation_registry():
     """Panels come in the order of the activation registry, titled by report.labels: also
     for activations registered later, whatever their order in the runs table."""
     runs = synthetic_runs(n=5, settings=tuple((a, "he") for a in reversed(activations.ACTIVATIONS)), P=2)
@@ -191,7 +190,6 @@ def test_settings_follow_the_activation_registry(monkeypatch):
     try:
         for act in added:
             activations.register(act)
-            monkeypatch.setitem(labels.ACTIVATION_NAMES, act.name, act.label)
         runs = synthetic_runs(n=5, settings=(("alpha", "he"), ("zeta", "he"), ("relu", "he")), P=2)
         fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he", dict(runs=runs), PCFG, FCFG)
         assert [ax.get_title().split(",")[0] for ax in visible(fig)] == ["(a) ReLU + He", "(b) ZETA + He", "(c) ALPHA + He"]

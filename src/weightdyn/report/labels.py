@@ -5,9 +5,19 @@ import re
 
 from ..model.activations import ACTIVATIONS
 
-ACTIVATION_NAMES = {name: act.label for name, act in ACTIVATIONS.items()}
 INIT_NAMES = {"he": "He", "wide": "wide-range"}
 FTLE_FORM_NAMES = {"local": "local", "cum": "cumulative"}
+
+
+def activation_name(activation: str) -> str:
+    """The registry's label of an activation (read at call time, so an activation
+    registered later has its label too); the key itself if it is not registered."""
+    act = ACTIVATIONS.get(activation)
+    return act.label if act is not None else activation
+
+
+def init_name(init: str) -> str:
+    return INIT_NAMES.get(init, init)
 
 
 def predictor_label(predictor: str) -> str:

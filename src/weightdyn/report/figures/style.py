@@ -17,7 +17,7 @@ from ...analysis.config import PredictConfig
 from ...analysis.events import usable
 from ...engine import columns as col
 from ...model.activations import ACTIVATIONS
-from ..labels import ACTIVATION_NAMES, INIT_NAMES
+from ..labels import activation_name, init_name
 
 LOSS_LABEL = r"final loss $c_f$"
 # spacing of the blocks of panels of Figs. 5-7 and 14 (fixed, without a layout engine)
@@ -77,14 +77,6 @@ def loss_axis_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs a log c_f axis shows: the usable runs (`analysis.events.usable`) with c_f > 0."""
     keep = usable(runs) & (runs[col.FINAL_LOSS].to_numpy(dtype=np.float64) > 0)
     return runs[keep]
-
-
-def activation_name(activation: str) -> str:
-    return ACTIVATION_NAMES.get(activation, activation)
-
-
-def init_name(init: str) -> str:
-    return INIT_NAMES.get(init, init)
 
 
 def panel_title(letter: int, activation: str, init: str | None = None, extra: str = "") -> str:
