@@ -173,3 +173,16 @@ def test_loss_is_the_mean_squared_error_and_per_run(shape, act):
     for sel in ([4], [20, 3], list(range(5, 21))):
         np.testing.assert_array_equal(loss(theta[sel], X, y, shape, act), got[sel])
     assert loss(theta[0], X, y, shape, act).shape == ()
+
+
+def test_activation_names_are_lower_case_letters():
+    """Activation names become setting names (relu_he), directories and wildcards."""
+    from weightdyn.model.activations import Activation, get, register
+
+    relu = get("relu")
+    for bad in ("re_lu", "ReLU", "relu2", ""):
+        with pytest.raises(ValueError, match="lower-case"):
+            register(Activation(bad, bad, relu.into, False, True))
+    with pytest.raises(ValueError, match="registered already"):
+        register(relu)
+    assert list(ACTIVATIONS) == ["relu", "tanh", "gelu", "sigmoid"]

@@ -7,6 +7,7 @@ entry also says what the fast kernel may exploit: `curved` (sigma'' is not ident
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,6 +33,9 @@ ACTIVATIONS: dict[str, Activation] = {}
 
 def register(act: Activation) -> Activation:
     """Add an activation to the registry (the config, CLI, figures and kernel read it)."""
+    if not re.fullmatch(r"[a-z]+", act.name):
+        raise ValueError(f"activation name {act.name!r}: lower-case letters only (it names settings such as "
+                         "relu_he, result directories and Snakemake wildcards)")
     if act.name in ACTIVATIONS:
         raise ValueError(f"activation {act.name!r} is registered already")
     ACTIVATIONS[act.name] = act
