@@ -94,3 +94,32 @@ def forward_relu(theta, X):
     W21 = theta[:4].reshape(2, 2).T
     d = X @ W21.T + theta[6:8]
     return np.maximum(d, 0.0) @ theta[4:6] + theta[8]
+
+
+def test_gram_schmidt_qr_matches_numpy_and_reuses_its_work_arrays():
+    """The ensemble's QR: Q R = A with Q orthonormal and R upper triangular with a positive
+    diagonal (numpy's QR up to the signs); a second call on the same work arrays gives the
+    same bits as a fresh object, also for an ill-conditioned run that needs a second pass."""
+    from weightdyn.engine.qr import GramSchmidt
+    from weightdyn.lyapunov import qr_positive
+
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((13, 9, 9))
+    A[4] = np.outer(np.ones(9), np.arange(1, 10)) + 1e-9 * rng.standard_normal((9, 9))  # nearly rank 1
+    qr = GramSchmidt(13, 9)
+    first = (np.empty_like(A), np.empty_like(A))
+    qr(A, *first)
+    Qn, Rn = qr_positive(np.delete(A, 4, axis=0))
+    np.testing.assert_allclose(np.delete(first[0], 4, axis=0), Qn, atol=1e-12)
+    np.testing.assert_allclose(np.delete(first[1], 4, axis=0), Rn, atol=1e-12)
+    np.testing.assert_allclose(first[0].swapaxes(-1, -2) @ first[0], np.broadcast_to(np.eye(9), A.shape), atol=1e-12)
+    np.testing.assert_allclose(first[0] @ first[1], A, atol=1e-12 * np.abs(A).max())
+    assert np.all(np.triu(first[1]) == first[1]) and np.all(np.diagonal(first[1], axis1=1, axis2=2) > 0)
+    qr(rng.standard_normal((13, 9, 9)), np.empty_like(A), np.empty_like(A))  # dirty the work arrays
+    again = (np.empty_like(A), np.empty_like(A))
+    qr(A, *again)
+    fresh = (np.empty_like(A), np.empty_like(A))
+    GramSchmidt(13, 9)(A, *fresh)
+    for a, b, c in zip(first, again, fresh):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

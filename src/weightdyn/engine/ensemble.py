@@ -6,7 +6,7 @@ Training map (one mini-batch gradient-descent step = one Euler step of Eqs. 3-6)
 
 with J the analytic (Eqs. 8-23) or finite-difference Jacobian. `Ensemble` is this map
 as a `lyapunov.Stepper`: k steps (the fast `kernel` where it applies), then the tangent
-basis is re-orthonormalized (`qr.qr_positive_mgs`). The bookkeeping over the R-matrices
+basis is re-orthonormalized (`qr.GramSchmidt`). The bookkeeping over the R-matrices
 (exponents, local and cumulative FTLEs at checkpoints, CLV angles by Ginelli's method
 and the past-only estimate from a ring of the last W R-matrices) is
 `lyapunov.LyapunovLoop`, the same code that the known-system tests run.
@@ -28,7 +28,7 @@ from ..model.streams import batch_indices, initial_state, make_task
 from . import columns as col
 from .config import EngineConfig
 from .kernel import SharedBatchKernel
-from .qr import qr_positive_mgs
+from .qr import GramSchmidt
 
 KERNEL_BLOCK = 1024  # runs per kernel call and QR: the fastest size here; 4000 in one block is 1.3-1.6x slower
 
@@ -92,6 +92,7 @@ class Ensemble:
         self.cost0 = np.full(R, np.nan)
         self.diverged_step = np.full(R, -1, dtype=np.int64)
         fast = config.shape.N3 == 1 and config.batch_mode == "shared" and config.jacobian == "analytic"
+        self._qrs = {}
         self.kernel = SharedBatchKernel(config.shape, config.activation, config.dt, self.X, self.y) if fast else None
 
     @property
@@ -126,7 +127,7 @@ class Ensemble:
                 cost0, first_bad = self._general_steps(idx)
             R = np.empty_like(self.Q)
             for block in self._blocks():
-                self.Q[block], R[block] = qr_positive_mgs(self.Q[block])
+                self._qr(block)(self.Q[block], self.Q[block], R[block])
             diag = np.diagonal(R, axis1=-2, axis2=-1)
             bad_tangent = ~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1)
         first_bad[(first_bad < 0) & bad_tangent] = c.steps_per_interval - 1
@@ -135,6 +136,13 @@ class Ensemble:
         self.interval += 1
         self.cost0 = cost0
         return R
+
+    def _qr(self, block: slice) -> GramSchmidt:
+        """The QR of a block of runs, its work arrays kept per block size."""
+        n = len(range(*block.indices(len(self.theta))))
+        if n not in self._qrs:
+            self._qrs[n] = GramSchmidt(n, self.c.shape.P)
+        return self._qrs[n]
 
     def _blocks(self):
         """Slices of at most KERNEL_BLOCK runs: blocks that stay in cache."""
