@@ -11,7 +11,7 @@ losses at checkpoints).
     python benchmarks/engine.py --jobs 2   # also: throughput of 2 processes side by side
 
 Before the last line the fast kernel is timed beside the straightforward vectorised
-NumPy step (`jacobian.flow_and_jacobian` for all runs, then the stacked 9x9 product),
+NumPy step (`model.flow.flow_and_jacobian` for all runs, then the stacked 9x9 product),
 on the same runs and batches, alternating, so the ratio holds on a busy machine.
 The paper preset's wall time on 2 cores is estimated from the ReLU and tanh rates at
 the best size (half its networks each) and the measured 2-job gain when --jobs 2 is

@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 import weightdyn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUTS = ("le", "ftle_local", "ftle_cum", "loss", "cos_past", "cos_ginelli", "cos_end", "final_loss")
+OUTPUTS = ("le", "ftle_local", "ftle_cum", "loss", "cos_past", "cos_ginelli", "cos_end", "final_loss", "diverged",
+           "diverged_step")
 
 
 def import_commit(rev: str, into: Path):

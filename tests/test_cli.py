@@ -47,3 +47,12 @@ def test_activation_choices_are_the_registry(tmp_path, capsys):
         assert "'sigmoid', 'softsign')" in capsys.readouterr().err
     finally:
         del activations.ACTIVATIONS["softsign"]
+
+
+def test_an_invalid_config_is_refused_naming_the_field(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training: {batch_size: 5000}\n")  # more than the 1000 samples
+    out = tmp_path / "t.parquet"
+    assert cli.main(["trajectory", "--config", str(bad), "--activation", "relu", "--init", "he", "--seed", "0",
+                     "--out", str(out), "--intervals", "30"]) == 2
+    assert "training.batch_size" in capsys.readouterr().err and not out.exists()

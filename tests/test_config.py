@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from weightdyn.engine.config import EngineConfig
-from weightdyn.model import activations
+from weightdyn.analysis.config import BIN_STRATEGIES, FTLE_FORMS
+from weightdyn.model import activations, streams
+from weightdyn.model.flow import JACOBIANS
 from weightdyn.pipeline import config as pc
 from weightdyn.pipeline.io import config_hash
 
@@ -179,6 +181,25 @@ def test_numbers_given_as_text_are_numbers_with_the_same_hash():
     assert config_hash(pc.numeric_config(cfg)) == NUMERIC_HASHES["smoke"]
 
 
+def test_a_numeric_svm_gamma_given_as_text_is_a_number():
+    """svm.gamma is 'scale', 'auto' or a number: PyYAML reads 1e-3 as the text '1e-3'."""
+    cfg = smoke(predict={"svm": {"gamma": "1e-3"}})
+    assert pc.config_problems(cfg) == [] and cfg["predict"]["svm"]["gamma"] == 1e-3
+    assert pc.config_problems(smoke(predict={"svm": {"gamma": "scale"}})) == []
+    assert pc.config_problems(smoke(predict={"svm": {"gamma": "wide"}}))[0].startswith("predict.svm.gamma: ")
+
+
+@pytest.mark.parametrize("field, library", [
+    ("data.target", lambda: list(streams.TARGETS)), ("init.he_biases", lambda: list(streams.HE_BIASES)),
+    ("training.batch_mode", lambda: list(streams.BATCH_MODES)), ("training.jacobian", lambda: list(JACOBIANS)),
+    ("predict.ftle_form", lambda: list(FTLE_FORMS)), ("predict.bin_strategy", lambda: list(BIN_STRATEGIES)),
+])
+def test_names_the_library_owns_come_from_the_library(field, library):
+    section, key = field.split(".")
+    assert pc.schema()["properties"][section]["properties"][key]["enum"] == library()
+    assert pc.config_problems(changed(field, "nonsense")) == [f"{field}: 'nonsense' is not one of {library()}"]
+
+
 # ----------------------------------------------------------------------------------
 # Each rule in one place: the engine's and the task's verdicts are theirs.
 
@@ -248,3 +269,10 @@ def test_the_registry_lists_the_activations_of_the_schema():
     assert enum == list(activations.ACTIVATIONS)
     assert pc.config_problems(smoke(settings={"activations": ["softsign"]})) == [
         f"settings.activations.0: 'softsign' is not one of {list(activations.ACTIVATIONS)}"]
+
+
+def test_the_engine_defaults_are_those_of_config_yaml():
+    """EngineConfig keeps field defaults for library use (the paper's setting); they must
+    be config.yaml's, the one home of the pipeline's defaults."""
+    for activation in activations.ACTIVATIONS:
+        assert EngineConfig.from_config(pc.load_config(), activation) == EngineConfig(activation=activation)

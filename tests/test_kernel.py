@@ -90,7 +90,7 @@ def test_expanded_residual_near_a_fit():
 
 
 def forward_relu(theta, X):
-    """a2 of one 2-2-1 ReLU network, written out (layout of network.py)."""
+    """a2 of one 2-2-1 ReLU network, written out (the paper's layout, model/layout.py)."""
     W21 = theta[:4].reshape(2, 2).T
     d = X @ W21.T + theta[6:8]
     return np.maximum(d, 0.0) @ theta[4:6] + theta[8]

@@ -5,8 +5,10 @@
 A module may import from its own layer and the layers below it; `lyapunov` imports
 nothing from the package; nothing in the package imports `pipeline` or `cli` except the
 layers above them. The top-level `weightdyn/__init__.py` (the public API) sits at the
-engine's level. Imports are read from the source (every `import` and `from ... import`,
-also inside functions), so a lazy import cannot slip past.
+engine's level. Imports are read from the source: every `import` and `from ... import`,
+also inside functions, and every string that names a module of the package (the lazy
+exports of the top level, `importlib.import_module` arguments), so a lazy import cannot
+slip past.
 """
 import ast
 from pathlib import Path
@@ -28,6 +30,16 @@ def layer_of(module: str) -> str:
     return TOP if len(parts) == 1 else parts[1]
 
 
+def resolve(package: str, name: str) -> str:
+    """A module name as `import` resolves it inside `package` (leading dots: relative)."""
+    rest = name.lstrip(".")
+    level = len(name) - len(rest)
+    if not level:
+        return name
+    base = package.split(".")
+    return ".".join(base[: len(base) - level + 1] + ([rest] if rest else []))
+
+
 def imports_of(path: Path, root: Path = PACKAGE) -> set[str]:
     """The package modules that `path` imports (resolved to dotted names)."""
     module = module_name(path, root)
@@ -37,17 +49,16 @@ def imports_of(path: Path, root: Path = PACKAGE) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "weightdyn"}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = resolve(package, "." * node.level + (node.module or ""))
             if target.split(".")[0] != "weightdyn":
                 continue
             for alias in node.names:  # `from pkg import submodule` imports the submodule
                 sub = f"{target}.{alias.name}"
                 found.add(sub if sub in MODULES else target)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip("."):
+            name = resolve(package, node.value)  # a module named in a string (a lazy import)
+            if name in MODULES and name != module:
+                found.add(name)
     return found
 
 
@@ -93,7 +104,8 @@ def test_the_checker_sees_a_violation(tmp_path):
     root = tmp_path / "weightdyn"
     bad = root / "model" / "bad.py"
     bad.parent.mkdir(parents=True)
-    bad.write_text("import numpy\n\ndef f():\n    from ..report.figures import FIGURES\n    return FIGURES\n")
+    bad.write_text("import numpy\n\ndef f():\n    from ..report.figures import FIGURES\n    return FIGURES\n\n\n"
+                   "LAZY = {'draw': '..report.markdown', 'io': 'weightdyn.pipeline.io'}\n")
     assert module_name(bad, root) == "weightdyn.model.bad"
-    assert imports_of(bad, root) == {"weightdyn.report.figures"}
+    assert imports_of(bad, root) == {"weightdyn.report.figures", "weightdyn.report.markdown", "weightdyn.pipeline.io"}
     assert LAYERS.index(layer_of("weightdyn.report.figures")) > LAYERS.index(layer_of("weightdyn.model.bad"))

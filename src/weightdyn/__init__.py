@@ -22,9 +22,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "lyapunov": ".lyapunov",
     "EngineConfig": ".engine", "integrate": ".engine", "simulate_runs": ".engine",
-    "Shape": ".model", "batch_indices": ".model", "flow": ".model", "flow_jacobian": ".model",
-    "initial_state": ".model", "make_task": ".model", "numeric_flow_jacobian": ".model", "pack": ".model",
-    "unpack": ".model",
+    "Shape": ".model.layout", "pack": ".model.layout", "unpack": ".model.layout",
+    "flow": ".model.flow", "flow_jacobian": ".model.flow", "numeric_flow_jacobian": ".model.flow",
+    "batch_indices": ".model.streams", "initial_state": ".model.streams", "make_task": ".model.streams",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
@@ -40,4 +40,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted([*globals(), *_EXPORTS])
+    return sorted({*globals(), *_EXPORTS})

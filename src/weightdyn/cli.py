@@ -11,16 +11,19 @@ from .model.streams import INITS
 
 
 def cmd_trajectory(args) -> int:
+    from .engine import columns as col
     from .engine.trajectory import trajectory
-    from .pipeline.config import load_config, numeric_config
+    from .lyapunov import checkpoints_outside
+    from .pipeline.config import load_config, numeric_config, validate_config
     from .pipeline.io import config_hash, provenance, write_parquet
     from .pipeline.progress import ProgressLog
 
-    cfg = load_config(args.config)
-    if args.intervals is not None:
+    cfg = validate_config(load_config(args.config))  # the config as given, numbers as numbers
+    if args.intervals is not None:  # a shorter run keeps the checkpoints that still fit (perhaps none)
         cfg["training"]["n_intervals"] = args.intervals
-        W = cfg["lyapunov"]["clv_window"]
-        cfg["lyapunov"]["checkpoints"] = [c for c in cfg["lyapunov"]["checkpoints"] if W <= c <= args.intervals - W]
+        ck = cfg["lyapunov"]["checkpoints"]
+        outside = checkpoints_outside(ck, args.intervals, cfg["lyapunov"]["clv_window"])
+        cfg["lyapunov"]["checkpoints"] = [c for c in ck if c not in outside]
     table = trajectory(cfg, args.activation, args.init, args.seed, clv=args.clv, progress=ProgressLog())
     numeric = numeric_config(cfg)
     meta = provenance(kind="trajectory", activation=args.activation, init=args.init, seed=args.seed,
@@ -28,9 +31,10 @@ def cmd_trajectory(args) -> int:
                       param_names=list(table.attrs["param_names"]), diverged_step=table.attrs["diverged_step"])
     write_parquet(table, args.out, meta)
     last = table.iloc[-1]
+    ftle_columns = [col.interval_ftle(q) for q in range(1, len(table.attrs["param_names"]) + 1)]
     print(
         f"wrote {len(table)} intervals to {args.out}; loss at t={last['t']:.4g}: {last['loss']:.6g}; "
-        f"mean local FTLEs: {np.round(table.filter(like='ftle_').mean().to_numpy(), 4).tolist()}"
+        f"mean local FTLEs: {np.round(table[ftle_columns].mean().to_numpy(), 4).tolist()}"
     )
     return 0
 

@@ -229,6 +229,8 @@ def run_checkpoints(loop: LyapunovLoop, n_intervals: int, checkpoints, at_checkp
     `after_interval(m)` after every interval.
     """
     W, ck = loop.window, [int(c) for c in checkpoints]
+    if loop.m:
+        raise ValueError(f"run_checkpoints counts intervals from the start: the loop has run {loop.m} already")
     if W < 1:
         raise ValueError("run_checkpoints needs a CLV window W >= 1")
     if checkpoints_outside(ck, n_intervals, W):

@@ -7,6 +7,7 @@ from ..engine import columns as col
 
 # predictor name prefix of each FTLE form (see analysis.predictors)
 FTLE_FORMS = {form: f"ftle_{form}" for form in col.FTLE_FORMS}
+BIN_STRATEGIES = ("quantile", "uniform", "kmeans")  # of sklearn's KBinsDiscretizer
 
 EVENTS_KEYS = ("low_loss", "high_loss")
 PREDICT_KEYS = ("inits", "high_activations", "ftle_form", "n_bins", "bin_strategy", "alpha", "test_size",
@@ -56,8 +57,8 @@ class PredictConfig:
             raise ValueError(f"events: low_loss {self.low_loss} must be below high_loss {self.high_loss}")
         if self.n_bins < 2:
             raise ValueError(f"predict.n_bins must be at least 2, got {self.n_bins}")
-        if self.bin_strategy not in ("quantile", "uniform", "kmeans"):
-            raise ValueError(f"predict.bin_strategy must be quantile, uniform or kmeans, got {self.bin_strategy!r}")
+        if self.bin_strategy not in BIN_STRATEGIES:
+            raise ValueError(f"predict.bin_strategy must be one of {BIN_STRATEGIES}, got {self.bin_strategy!r}")
         if not 0.0 < self.test_size < 1.0:
             raise ValueError(f"predict.test_size must lie in (0, 1), got {self.test_size}")
         if self.min_events < 1:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..lyapunov import pair_labels
+
 ID_COLUMNS = ("seed", "activation", "init")
 FINAL_LOSS, DIVERGED, DIVERGED_STEP = "final_loss", "diverged", "diverged_step"
 FTLE_FORMS = ("local", "cum")         # log R_qq of the interval ending at t / d tau; running mean since 0
@@ -48,8 +50,9 @@ def cos_end(i: int, j: int) -> str:
 
 
 def pairs(P: int) -> list[tuple[int, int]]:
-    """The CLV pairs (i, j), 1 <= i < j <= P, in the order of the table's columns."""
-    return [(i, j) for i in range(1, P + 1) for j in range(i + 1, P + 1)]
+    """The CLV pairs (i, j), 1 <= i < j <= P, in the order of the table's columns: the
+    order of `lyapunov.clv_cosines`."""
+    return pair_labels(P)
 
 
 def n_exponents(columns: Iterable[str]) -> int:

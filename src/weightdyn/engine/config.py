@@ -20,7 +20,8 @@ def checkpoint_labels(checkpoints, dt: float) -> list[str]:
 @dataclass(frozen=True)
 class EngineConfig:
     """Numeric settings of a simulation (the `training`, `lyapunov` and `network` parts
-    of the pipeline config)."""
+    of the pipeline config). The field defaults, for library use, are the paper's setting
+    as config.yaml states it (tests/test_config.py keeps the two equal)."""
 
     shape: Shape = Shape(2, 2, 1)
     activation: str = "relu"

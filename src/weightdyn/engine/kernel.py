@@ -25,7 +25,7 @@ per monomial group (A: x_i x_m, B: x_i, C: 1, each with the y terms it needs), w
 operation runs along contiguous rows; one flat gather forms dt J run-major for the
 stacked 9x9 update.
 
-The results equal `jacobian.flow_and_jacobian` to rounding. For ReLU the expanded
+The results equal `model.flow.flow_and_jacobian` to rounding. For ReLU the expanded
 residual rounds at the size of the terms of a2 (w_j a_j, b, y) instead of the residual's:
 near a fit the flow carries an absolute error of order eps times those terms, which dt
 makes far smaller than the rounding of theta itself (tests/test_kernel.py bounds it). A

@@ -1,7 +1,5 @@
-"""The model: the 2-layer network, its state layout, activations, the weight flow and its
-Jacobian, and the random streams (data, initial states, batches) every run draws from."""
-from .activations import ACTIVATIONS, Activation, activation, activation_into, register
-from .flow import flow, flow_and_jacobian, flow_jacobian, numeric_flow_jacobian
-from .layout import RUN_ALIGN, Shape, layout_indices, pack, row_length, unpack
-from .network import loss
-from .streams import BATCH_MODES, INITS, TARGETS, batch_indices, initial_state, make_task
+"""The model: the 2-layer network (network), its state layout and the layout of arrays of
+runs (layout), the activation registry (activations), the weight flow and its Jacobian
+(flow), and the random streams every run draws from (streams). The public names are
+exported by the package top level (`weightdyn.flow`, `weightdyn.make_task`, ...); this
+package re-exports nothing, so that `weightdyn.model.flow` is always the module."""

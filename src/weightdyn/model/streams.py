@@ -51,6 +51,7 @@ def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inp
 # Initialization.
 
 INITS = ("he", "wide")
+HE_BIASES = ("zero", "normal")  # biases under He init: zero, or drawn like their layer's weights
 
 
 def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0, he_biases: str = "zero") -> np.ndarray:
@@ -70,11 +71,11 @@ def initial_state(seeds, shape, init: str = "he", wide_scale: float = 20.0, he_b
         scale = np.zeros(s.P)
         scale[: s.off_W32] = np.sqrt(2.0 / s.N1)
         scale[s.off_W32 : s.off_b1] = np.sqrt(2.0 / s.N2)
+        if he_biases not in HE_BIASES:
+            raise ValueError(f"init.he_biases must be one of {HE_BIASES}, got {he_biases!r}")
         if he_biases == "normal":
             scale[s.off_b1 : s.off_b2] = np.sqrt(2.0 / s.N1)
             scale[s.off_b2 :] = np.sqrt(2.0 / s.N2)
-        elif he_biases != "zero":
-            raise ValueError(f"init.he_biases must be 'zero' or 'normal', got {he_biases!r}")
     elif init == "wide":
         if not wide_scale > 0:
             raise ValueError(f"init.wide_scale must be positive, got {wide_scale}")

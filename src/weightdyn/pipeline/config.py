@@ -29,10 +29,11 @@ from pathlib import Path
 
 import yaml
 
-from ..analysis.config import PredictConfig
+from ..analysis.config import BIN_STRATEGIES, FTLE_FORMS, PredictConfig
 from ..engine.config import EngineConfig
 from ..model.activations import ACTIVATIONS
-from ..model.streams import INITS, check_task
+from ..model.flow import JACOBIANS
+from ..model.streams import BATCH_MODES, HE_BIASES, INITS, TARGETS, check_task
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = ROOT / "config.yaml"
@@ -78,19 +79,27 @@ class ConfigError(ValueError):
 
 
 def schema() -> dict:
-    """The config schema with the names of the registered activations and of the inits
-    filled in (settings.activations, settings.inits, the setting names of
-    settings.runs_per_setting, predict.high_activations, predict.inits)."""
+    """The config schema with every list of names that the library owns filled in: the
+    registered activations and the inits (settings.activations, settings.inits, the
+    setting names of settings.runs_per_setting, predict.high_activations,
+    predict.inits), data.target, init.he_biases, training.batch_mode,
+    training.jacobian, predict.ftle_form and predict.bin_strategy."""
     out = yaml.safe_load(SCHEMA.read_text())
     activations, inits = list(ACTIVATIONS), list(INITS)
-    settings = out["properties"]["settings"]["properties"]
-    predict = out["properties"]["predict"]["properties"]
+    props = {name: section.get("properties", {}) for name, section in out["properties"].items()}
+    settings, predict = props["settings"], props["predict"]
     settings["activations"]["items"]["enum"] = activations
     settings["inits"]["items"]["enum"] = inits
     predict["high_activations"]["items"]["enum"] = activations
     predict["inits"]["items"]["enum"] = inits
     names = (f"({'|'.join(re.escape(n) for n in names)})" for names in (activations, inits))
     settings["runs_per_setting"]["propertyNames"]["pattern"] = "^{}_{}$".format(*names)
+    props["data"]["target"]["enum"] = list(TARGETS)
+    props["init"]["he_biases"]["enum"] = list(HE_BIASES)
+    props["training"]["batch_mode"]["enum"] = list(BATCH_MODES)
+    props["training"]["jacobian"]["enum"] = list(JACOBIANS)
+    predict["ftle_form"]["enum"] = list(FTLE_FORMS)
+    predict["bin_strategy"]["enum"] = list(BIN_STRATEGIES)
     return out
 
 
@@ -121,6 +130,11 @@ def _normalize_numbers(node, sub_schema):
     kind = sub_schema.get("type")
     if kind in ("number", "integer"):
         return _as_schema_number(node, kind)
+    for branch in sub_schema.get("oneOf", []) + sub_schema.get("anyOf", []):  # e.g. svm.gamma: 'scale' or a number
+        if branch.get("type") in ("number", "integer"):
+            number = _as_schema_number(node, branch["type"])
+            if number is not node:
+                return number
     if kind == "array" and isinstance(node, list) and isinstance(sub_schema.get("items"), dict):
         return [_normalize_numbers(item, sub_schema["items"]) for item in node]
     if kind == "object" and isinstance(node, dict):
