@@ -399,3 +399,21 @@ def test_share_statistics():
     rng = np.random.default_rng(0)
     assert stats.density_peaks(np.r_[rng.normal(0, 0.1, 300), rng.normal(2, 0.1, 300), rng.normal(4, 0.1, 300)]) == 3
     assert stats.density_peaks(rng.normal(0, 1, 500)) == 1
+
+
+def test_predictor_names_parse_back():
+    """Every predictor name of the AUC table says its group, form and exponent or pair."""
+    from weightdyn.analysis.predictors import parse_name
+
+    runs = synthetic_runs(n=4, settings=(("relu", "he"),), P=4)
+    specs = predictor_specs(runs, checkpoint_labels(CHECKPOINTS, DT)[0], quick_cfg())
+    assert len(specs) == 2 * 4 + 6 + 1 + 1 + 2
+    for spec in specs:
+        parsed = parse_name(spec.name)
+        assert (parsed.group, parsed.form) == (spec.group, spec.form)
+        expected = {1: ("ftle",), 2: ("cos",)}
+        assert len(parsed.indices) == next((n for n, g in expected.items() if spec.group in g), 0)
+    assert parse_name("cos_past_3_4").indices == (3, 4) and parse_name("ftle_cum_12").indices == (12,)
+    for bad in ("ftle_local_", "cos_past_1", "svm_ftle", "oracle", "loss_t0.03"):
+        with pytest.raises(ValueError):
+            parse_name(bad)

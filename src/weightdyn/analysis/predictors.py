@@ -37,6 +37,33 @@ def svm_name(form: str) -> str:
 
 
 @dataclass(frozen=True)
+class PredictorName:
+    """What a predictor name says: its group, its form and the exponent (q,) or the CLV
+    pair (i, j) it belongs to (empty for the mean |cos|, the loss and the SVM)."""
+
+    group: str
+    form: str
+    indices: tuple[int, ...]
+
+
+def parse_name(name: str) -> PredictorName:
+    """The inverse of `ftle_name`, `cos_name`, `svm_name`, MEAN_COS and LOSS."""
+    for form in FTLE_FORMS:
+        if name == svm_name(form):
+            return PredictorName("svm", form, ())
+        stem = ftle_name(form, 0)[:-1]
+        if name.startswith(stem) and name[len(stem):].isdigit():
+            return PredictorName("ftle", form, (int(name[len(stem):]),))
+    stem = cos_name(0, 0)[: -len("0_0")]
+    i, _, j = name[len(stem):].partition("_")
+    if name.startswith(stem) and i.isdigit() and j.isdigit():
+        return PredictorName("cos", ESTIMATE, (int(i), int(j)))
+    if name in (MEAN_COS, LOSS):
+        return PredictorName("mean_cos" if name == MEAN_COS else "loss", ESTIMATE if name == MEAN_COS else "", ())
+    raise ValueError(f"not a predictor name: {name!r}")
+
+
+@dataclass(frozen=True)
 class Predictor:
     """One predictor at one checkpoint: its runs-table columns and its classifier.
 

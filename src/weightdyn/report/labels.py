@@ -1,8 +1,7 @@
 """Display names of the reports: activations, initializations, FTLE forms, predictors."""
 from __future__ import annotations
 
-import re
-
+from ..analysis.predictors import parse_name
 from ..model.activations import ACTIVATIONS
 
 INIT_NAMES = {"he": "He", "wide": "wide-range"}
@@ -21,14 +20,16 @@ def init_name(init: str) -> str:
 
 
 def predictor_label(predictor: str) -> str:
-    """A readable name: ftle_cum_3 -> 'lambda_3 (cumulative)', cos_past_1_2 -> '|cos theta_1,2|'."""
-    m = re.fullmatch(r"ftle_(local|cum)_(\d+)", predictor)
-    if m:
-        return f"lambda_{m.group(2)} ({FTLE_FORM_NAMES[m.group(1)]})"
-    m = re.fullmatch(r"cos_past_(\d+)_(\d+)", predictor)
-    if m:
-        return f"|cos theta_{m.group(1)},{m.group(2)}|"
-    m = re.fullmatch(r"svm_ftle_(local|cum)", predictor)
-    if m:
-        return f"SVM on all FTLEs ({FTLE_FORM_NAMES[m.group(1)]})"
-    return {"mean_cos_past": "mean |cos theta|", "loss": "C(t)"}.get(predictor, predictor)
+    """A readable name: ftle_cum_3 -> 'lambda_3 (cumulative)', cos_past_1_2 -> '|cos theta_1,2|';
+    a name that is not a predictor's is returned as it is."""
+    try:
+        p = parse_name(predictor)
+    except ValueError:
+        return predictor
+    if p.group == "ftle":
+        return f"lambda_{p.indices[0]} ({FTLE_FORM_NAMES[p.form]})"
+    if p.group == "cos":
+        return f"|cos theta_{p.indices[0]},{p.indices[1]}|"
+    if p.group == "svm":
+        return f"SVM on all FTLEs ({FTLE_FORM_NAMES[p.form]})"
+    return {"mean_cos": "mean |cos theta|", "loss": "C(t)"}[p.group]

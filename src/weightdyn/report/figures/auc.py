@@ -2,8 +2,6 @@
 the ROC curves of the best single FTLE."""
 from __future__ import annotations
 
-import re
-
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -11,17 +9,13 @@ from matplotlib.figure import Figure
 
 from ...analysis.config import PredictConfig
 from ...analysis.events import EVENTS
+from ...analysis.predictors import parse_name
 from ...engine import columns as col
 from ..labels import FTLE_FORM_NAMES
 from .style import activation_name, activations_of, in_registry_order, init_name, note
 
 EVENT_TEXT = {"low": "low final loss ($c_f < {low:g}$)", "high": "high final loss ($c_f > {high:g}$)"}
 MEAN_COS_LEGEND = r"mean $|\cos\theta|$"
-
-
-def predictor_indices(predictor: str) -> tuple[int, ...]:
-    """The exponent or pair a predictor belongs to: ftle_local_3 -> (3,), cos_past_1_2 -> (1, 2)."""
-    return tuple(int(n) for n in re.findall(r"_(\d+)", predictor))
 
 
 def _event_text(event: str, pcfg: PredictConfig) -> str:
@@ -65,7 +59,7 @@ def fig_auc_vs_time(auc: pd.DataFrame, event: str, group: str, init: str, pcfg: 
             singles = list(dict.fromkeys(rows.loc[rows["group"] == group, "predictor"]))
             for n_p, pred in enumerate(singles):
                 g = rows[rows["predictor"] == pred].sort_values("t")
-                idx = predictor_indices(pred)
+                idx = parse_name(pred).indices
                 if group == "ftle":
                     err = np.vstack([g["auc"] - g["ci_low"], g["ci_high"] - g["auc"]])
                     err = np.clip(np.where(np.isfinite(err), err, 0.0), 0.0, None)
@@ -134,7 +128,7 @@ def fig15_roc(auc: pd.DataFrame, roc: pd.DataFrame, init: str, pcfg: PredictConf
             a = sub[(sub["event"] == event) & (sub["activation"] == act) & (sub["predictor"] == pred) & (sub["t"] == t)].iloc[0]
             ax.step(c["fpr"], c["tpr"], where="post", color=cmap(n_t / max(len(ts), 1)), lw=1.5,
                     label=f"t = {t:g}: AUC {a['auc']:.3f}")
-        ax.text(0.98, 0.02, rf"predictor $\lambda_{{{predictor_indices(pred)[0]}}}$ ({FTLE_FORM_NAMES[pcfg.ftle_form]})",
+        ax.text(0.98, 0.02, rf"predictor $\lambda_{{{parse_name(pred).indices[0]}}}$ ({FTLE_FORM_NAMES[pcfg.ftle_form]})",
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.08), fontsize=7)
     fig.suptitle("ROC curves on the test half")

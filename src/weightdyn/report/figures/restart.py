@@ -1,26 +1,23 @@
 """Beyond the paper: the restart policy (stop runs predicted to end high, start fresh ones)."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ...analysis.config import FTLE_FORMS
+from ...analysis.predictors import parse_name
+from ...analysis.restart import ORACLE
 from ..labels import FTLE_FORM_NAMES, predictor_label
 from .style import activation_name, activations_of, note
 
-ORACLE = "oracle"
 PALETTE = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown"]
 
 
 def policy_label(predictor: str) -> str:
     """Legend entry of a predictor of the policy: the single FTLE is the best one of its
     form at each checkpoint, the oracle stops exactly the high runs."""
-    for form, prefix in FTLE_FORMS.items():
-        if re.fullmatch(rf"{prefix}_\d+", predictor):
-            return f"best single FTLE ({FTLE_FORM_NAMES[form]})"
+    if predictor != ORACLE and parse_name(predictor).group == "ftle":
+        return f"best single FTLE ({FTLE_FORM_NAMES[parse_name(predictor).form]})"
     if predictor == ORACLE:
         return "oracle (stops exactly the high runs)"
     return predictor_label(predictor)
