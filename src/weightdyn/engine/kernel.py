@@ -120,8 +120,8 @@ class SharedBatchKernel:
     def _activations(self, w, x):
         """Eq. (1): d_j = sum_i W21_ji x_i + b1_j for every sample, a = sigma(d), p = sigma',
         q = sigma''; the output weights w' = (w, b2, 1) gathered as rows."""
-        A = w.th.take(self.lay.hidden_flat, axis=0, mode="clip").reshape(w.A_shape)
-        np.matmul(x, A, out=w.d)  # pre-activations (N2, B, run)
+        np.take(w.th, self.lay.hidden_flat, axis=0, out=w.A_rows, mode="clip")
+        np.matmul(x, w.A, out=w.d)  # pre-activations (N2, B, run)
         self.sigma(w.d, w.a, w.p, w.q)
         np.take(w.th, self.lay.wb_idx, axis=0, out=w.W2, mode="clip")
 
@@ -141,24 +141,20 @@ class SharedBatchKernel:
             if first:
                 R_true = w.R_true
                 cost = np.einsum("br,br->r", e[:, :R_true], e[:, :R_true]) / e.shape[0]
-        slot, PhiA, PhiB, PhiC = self.lay.slot, w.PhiA, w.PhiB, w.PhiC
         if binary:
-            for j in range(N2):
-                for l in [*range(j), *range(j + 1, N2)]:
-                    np.multiply(p[j], a[l], out=w.pa[j, l])
+            for p_j, a_l, out in w.pa_offdiag:
+                np.multiply(p_j, a_l, out=out)
         else:
-            np.multiply(p, p, out=PhiA[:N2])
+            np.multiply(p, p, out=w.pp_diag)
             np.multiply(p[:, None], a[None, :], out=w.pa)
-            np.multiply(e, p, out=PhiB[slot["ep", 0] : slot["ep", 0] + N2])
-            np.multiply(e, a, out=PhiC[slot["ea", 0] : slot["ea", 0] + N2])
+            np.multiply(e, p, out=w.ep)
+            np.multiply(e, a, out=w.ea)
             if self.curved:
-                nJL = len(self.lay.pairs_jl)
-                np.multiply(w.q, e, out=PhiA[nJL : nJL + N2])
-        np.multiply(a, a, out=PhiC[:N2])
-        for j in range(N2 - 1):  # off-diagonal pairs (j, l > j) are consecutive slots
-            start = slot["pp", j, j + 1]
-            np.multiply(p[j], p[j + 1 :], out=PhiA[start : start + N2 - 1 - j])
-            np.multiply(a[j], a[j + 1 :], out=PhiC[start : start + N2 - 1 - j])
+                np.multiply(w.q, e, out=w.eq)
+        np.multiply(a, a, out=w.aa_diag)
+        for j, pp_out, aa_out in w.offdiag:  # pairs (j, l > j) are consecutive slots
+            np.multiply(p[j], p[j + 1 :], out=pp_out)
+            np.multiply(a[j], a[j + 1 :], out=aa_out)
         return cost
 
     @staticmethod
@@ -185,7 +181,9 @@ class SharedBatchKernel:
         np.multiply(w.S_pa, W[:, None], out=w.Gs)
         w.Gs_diag += w.E
         np.multiply(w.S_p, W, out=w.U)
-        np.multiply(w.W2.take(w.ww_a, axis=0), w.W2.take(w.ww_b, axis=0), out=w.WW)
+        np.take(w.W2, w.ww_a, axis=0, out=w.Wa, mode="clip")
+        np.take(w.W2, w.ww_b, axis=0, out=w.Wb, mode="clip")
+        np.multiply(w.Wa, w.Wb, out=w.WW)
         np.multiply(w.S_pp, w.WW[:, None], out=w.Hs)
         if self.curved:
             w.Hs[: self.s.N2] += np.multiply(w.S_eq, W, out=w.Hq)
@@ -195,7 +193,8 @@ class SharedBatchKernel:
         np.take(w.S.reshape(-1), w.col_J, out=w.Jr.reshape(-1), mode="clip")  # dt J, run-major
         np.matmul(w.Jr, Q, out=w.JQ)
         Q += w.JQ
-        w.th += w.S.take(self.lay.col_f, axis=0, mode="clip")  # dt f
+        np.take(w.S, self.lay.col_f, axis=0, out=w.dtf, mode="clip")  # dt f
+        w.th += w.dtf
 
 
 class _Workspace:
@@ -211,7 +210,9 @@ class _Workspace:
         self.L = L = row_length(-(-R_true // RUN_ALIGN) * RUN_ALIGN)
         self.th = np.zeros((P + 1, L))  # (parameter, run); a constant 1 last
         self.th[P] = 1.0
-        self.A_shape = (N2, nx, L)
+        self.A_rows = np.empty((N2 * nx, L))  # W21 and b1 gathered from th, (j i, run)
+        self.A = self.A_rows.reshape(N2, nx, L)
+        self.dtf = np.empty((P + 1, L))
         self.d = np.empty((N2, B, L))
         self.PhiA, self.PhiB, self.PhiC = (np.empty((n, B, L)) for n in (lay.nA, lay.nB, lay.nC))
         self.Phis = (self.PhiA, self.PhiB, self.PhiC)
@@ -225,6 +226,18 @@ class _Workspace:
             self.e = self.PhiC[slot["e",]]
         self.q = np.empty((N2, B, L)) if k.curved else None
         self.tmp = np.empty((B, L))
+        # the outputs of the per-sample products (see SharedBatchKernel._factors)
+        slot = lay.slot
+        self.pp_diag, self.aa_diag = self.PhiA[:N2], self.PhiC[:N2]
+        self.offdiag = [(j, self.PhiA[o : o + N2 - 1 - j], self.PhiC[o : o + N2 - 1 - j])
+                        for j, o in ((j, slot["pp", j, j + 1]) for j in range(N2 - 1))]
+        if k.binary:  # p_j a_l for l != j (the diagonal is sigma's a_j)
+            self.pa_offdiag = [(self.p[j], self.a[l], self.pa[j, l]) for j in range(N2) for l in range(N2) if l != j]
+        else:
+            self.ep = self.PhiB[slot["ep", 0] : slot["ep", 0] + N2]
+            self.ea = self.PhiC[slot["ea", 0] : slot["ea", 0] + N2]
+            if k.curved:
+                self.eq = self.PhiA[nJL : nJL + N2]
 
         self.S = S = np.zeros((lay.nS, L))  # sums and what is built from them, (quantity, run)
         S[lay.col_batch] = -2.0 * k.dt
@@ -242,6 +255,7 @@ class _Workspace:
         self.W = self.W2[:N2, None]
         self.WW = np.empty((nJL, L))
         self.ww_a, self.ww_b = (np.array(t, dtype=np.intp) for t in zip(*lay.pairs_jl))
+        self.Wa, self.Wb = np.empty((nJL, L)), np.empty((nJL, L))
         if k.binary:  # S[p_j ; x_i], and E_ji = S[e p_j ; x_i] built from sums (else a sum itself)
             self.S_p, self.E = SA[:N2, :nx], np.empty((N2, nx, L))
             self.PY, self.GY = np.empty((N2, N2 + 2, nx, L)), np.empty((N2 + 1, N2 + 2, L))
