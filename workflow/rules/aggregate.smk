@@ -38,7 +38,7 @@ rule summarize:
             for path, name in zip(summary_paths(), SETTING_NAMES)
         ],
     params:
-        settings=SETTING_NAMES,
+        settings=SETTINGS,
         events=config["events"],
         summary=config["summary"],
     log:

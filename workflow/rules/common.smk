@@ -18,7 +18,8 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p))
 
-from weightdyn.pipeline.config import ConfigError, load_config, numeric_config, validate_config  # noqa: E402
+from weightdyn.engine.columns import setting_name  # noqa: E402
+from weightdyn.pipeline.config import ConfigError, load_config, numeric_config, settings, validate_config  # noqa: E402
 from weightdyn.pipeline.io import config_hash  # noqa: E402
 
 ENV = "../../envs/weightdyn.yaml"
@@ -39,8 +40,8 @@ except ConfigError as exc:
 # ----------------------------------------------------------------------------------
 # Settings, seed blocks and paths.
 
-SETTINGS = [(a, i) for a in config["settings"]["activations"] for i in config["settings"]["inits"]]
-SETTING_NAMES = [f"{a}_{i}" for a, i in SETTINGS]
+SETTINGS = settings(config)
+SETTING_NAMES = [setting_name(a, i) for a, i in SETTINGS]
 
 # The numeric config determines the content of a shard (with its setting and seeds); its
 # hash is a parameter of the simulate rule, so changing it reruns every shard, while
@@ -56,7 +57,7 @@ SUMMARY = "results/tables/summary_{setting}.csv"
 
 def n_runs(activation, init) -> int:
     st = config["settings"]
-    return int(st["runs_per_setting"].get(f"{activation}_{init}", st["runs"]))
+    return int(st["runs_per_setting"].get(setting_name(activation, init), st["runs"]))
 
 
 def seed_blocks(activation, init) -> list[tuple[int, int]]:

@@ -9,14 +9,13 @@ from weightdyn.pipeline.config import numeric_config  # noqa: E402
 from weightdyn.analysis.tables import long_tables  # noqa: E402
 from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # noqa: E402
                           read_parquet, write_parquet)
-from weightdyn.model.streams import make_task  # noqa: E402
+from weightdyn.engine import task_data  # noqa: E402
 
 cfg, p, out = snakemake.config, snakemake.params, snakemake.output
 with job_log(snakemake) as log:
     # The engine regenerates the task data from the config; the data file must hold
     # the same data, so that it documents what the runs were trained on.
-    X, y = make_task(int(cfg["data"]["n_samples"]), int(cfg["data"]["seed"]), cfg["data"]["target"],
-                     int(cfg["network"]["shape"][0]))
+    X, y = task_data(cfg)
     if not np.array_equal(read_parquet(snakemake.input.data).to_numpy(), np.column_stack([X, y])):
         raise RuntimeError(f"{snakemake.input.data} is not the data set of the current config; delete it and rerun")
     shards = list(snakemake.input.shards)

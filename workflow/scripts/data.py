@@ -6,11 +6,11 @@ pin_threads(snakemake.threads)  # before NumPy is imported
 import pandas as pd  # noqa: E402
 
 from weightdyn.pipeline.io import provenance, write_parquet  # noqa: E402
-from weightdyn.model.streams import make_task  # noqa: E402
+from weightdyn.engine import task_data  # noqa: E402
 
 data = snakemake.params.data
 with job_log(snakemake) as log:
-    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], int(snakemake.params.n_inputs))
+    X, y = task_data(snakemake.config)  # params.data and params.n_inputs: what reruns this rule
     frame = pd.DataFrame({f"x{i + 1}": X[:, i] for i in range(X.shape[1])})
     for k in range(y.shape[1]):
         frame["y" if y.shape[1] == 1 else f"y{k + 1}"] = y[:, k]

@@ -63,10 +63,6 @@ def _one(verdict: str) -> tuple[tuple[str, str], ...]:
     return (("", verdict),)
 
 
-def _setting(runs: pd.DataFrame, activation: str, init: str) -> pd.DataFrame:
-    return runs[(runs["activation"] == activation) & (runs["init"] == init)]
-
-
 def _he(act: str) -> str:
     return f"{activations.get(act).label} + He"
 
@@ -85,8 +81,8 @@ def _final_loss(sub: pd.DataFrame, low: float, high: float) -> dict:
 
 def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
     lo, hi = p.low_loss, p.high_loss
-    relu = _final_loss(_setting(runs, "relu", "he"), lo, hi)
-    tanh = _final_loss(_setting(runs, "tanh", "he"), lo, hi)
+    relu = _final_loss(col.setting_rows(runs, "relu", "he"), lo, hi)
+    tanh = _final_loss(col.setting_rows(runs, "tanh", "he"), lo, hi)
     out = [
         Claim("final_loss_relu_he", "final_loss_relu_he", "final_loss", "Sec. IV, Fig. 3(a)",
               f"ReLU + He: three clusters of c_f (low, intermediate, high > {hi:g})",
@@ -100,7 +96,7 @@ def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
     ]
     iqr, tanh_high = {}, None
     for act in paper.ACTIVATIONS:
-        he, wide = usable_runs(_setting(runs, act, "he")), usable_runs(_setting(runs, act, "wide"))
+        he, wide = usable_runs(col.setting_rows(runs, act, "he")), usable_runs(col.setting_rows(runs, act, "wide"))
         if not len(he) or not len(wide):
             continue
         iqr[act] = [(float(np.subtract(*np.quantile(np.log10(s[col.FINAL_LOSS]), [0.75, 0.25]))), len(s))
@@ -111,7 +107,7 @@ def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
         verdict = "agree" if all(w > h for (h, _), (w, _) in iqr.values()) and tanh_high.k > 0 else "differ"
     else:
         verdict = "not testable"
-    counts = {(a, i): len(usable_runs(_setting(runs, a, i))) for a in paper.ACTIVATIONS for i in paper.INITS}
+    counts = {(a, i): len(usable_runs(col.setting_rows(runs, a, i))) for a in paper.ACTIVATIONS for i in paper.INITS}
     out.append(Claim(
         "final_loss_wide", "final_loss_wide", "final_loss", "Sec. IV, Fig. 4",
         f"wide-range init: flatter, wider loss distributions than He; c_f > {hi:g} also with tanh", _one(verdict),
@@ -136,7 +132,7 @@ def _le_claims(runs: pd.DataFrame, p: PredictConfig, tol: float) -> list[Claim]:
     out = []
     P = col.n_exponents(runs.columns)
     for key, act, share, k, exponents in paper.POSITIVE_LE_SHARES:
-        ok = usable_runs(_setting(runs, act, "he"))
+        ok = usable_runs(col.setting_rows(runs, act, "he"))
         text = (f"no {_he(act)} run has {exponents}" if share == 0.0
                 else f"{share:.0%} of {_he(act)} runs have {exponents}")
         if P < k:
@@ -154,7 +150,7 @@ def _le_claims(runs: pd.DataFrame, p: PredictConfig, tol: float) -> list[Claim]:
             "The exponents of dead ReLU directions are 0 up to rounding; the tolerance separates them from "
             "genuinely positive ones.", dict(raw=raw, tol=with_tol, n=len(ok), tolerance=tol)))
 
-    ok = usable_runs(_setting(runs, "relu", "he"))
+    ok = usable_runs(col.setting_rows(runs, "relu", "he"))
     k = paper.HIGH_LOSS_LEADING
     if P < k:
         return out + [Claim("high_loss_three_positive", "missing_exponents", "lyapunov", "Sec. V, Fig. 7(a)",
@@ -181,7 +177,7 @@ def _le_claims(runs: pd.DataFrame, p: PredictConfig, tol: float) -> list[Claim]:
 
 def _cos_claims(runs: pd.DataFrame, p: PredictConfig, tangent: float, orthogonal: float,
                 quantile: float) -> list[Claim]:
-    ok = usable_runs(_setting(runs, "relu", "he"))
+    ok = usable_runs(col.setting_rows(runs, "relu", "he"))
     high = ok[col.FINAL_LOSS] > p.high_loss
     m_hi = ok.loc[high, col.MEAN_COS_END].to_numpy(dtype=np.float64)
     m_rest = ok.loc[~high, col.MEAN_COS_END].to_numpy(dtype=np.float64)
@@ -201,7 +197,7 @@ def _cos_claims(runs: pd.DataFrame, p: PredictConfig, tangent: float, orthogonal
 
     tangent_pairs = {}
     for act in paper.ACTIVATIONS:
-        sub = usable_runs(_setting(runs, act, "he"))
+        sub = usable_runs(col.setting_rows(runs, act, "he"))
         if len(sub):
             groups = cos_groups(sub, tangent, orthogonal, quantile)
             tangent_pairs[act] = {pair for pair, g in groups.items() if g == "tangent"}

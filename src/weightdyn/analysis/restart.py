@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ..engine import columns as col
 from ..engine.config import checkpoint_labels
 from .config import PredictConfig
 from .evaluate import boot_seed, evaluate_predictor
@@ -73,7 +74,7 @@ def restart_policy(runs: pd.DataFrame, auc: pd.DataFrame, checkpoints: Sequence[
         train, test = setting_halves(runs, split, activation, init)
         h_train = event_labels(train, "high", cfg.low_loss, cfg.high_loss)
         h_test = event_labels(test, "high", cfg.low_loss, cfg.high_loss)
-        sel = auc[(auc["event"] == "high") & (auc["activation"] == activation) & (auc["init"] == init)]
+        sel = col.setting_rows(auc[auc["event"] == "high"], activation, init)
         best_ftle = best_rows(sel, "ftle", cfg.ftle_form)
         for interval, label in zip(checkpoints, labels):
             frac = float(interval) / float(n_intervals)

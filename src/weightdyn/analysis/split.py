@@ -66,11 +66,11 @@ def split_runs(runs: pd.DataFrame, cfg: PredictConfig) -> pd.DataFrame:
 def setting_halves(runs: pd.DataFrame, split: pd.DataFrame, activation: str, init: str
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(training rows, test rows) of one setting's runs, each ordered by seed."""
-    sub = runs[(runs["activation"] == activation) & (runs["init"] == init)]
-    halves = split[(split["activation"] == activation) & (split["init"] == init)].set_index("seed")["half"]
-    half = sub["seed"].map(halves)
+    sub = col.setting_rows(runs, activation, init)
+    halves = col.setting_rows(split, activation, init).set_index(col.SEED)["half"]
+    half = sub[col.SEED].map(halves)
     if half.isna().any():
-        raise ValueError(f"the split lacks runs of {activation}_{init}")
-    train = sub[half.to_numpy() == "train"].sort_values("seed", kind="stable")
-    test = sub[half.to_numpy() == "test"].sort_values("seed", kind="stable")
+        raise ValueError(f"the split lacks runs of {col.setting_name(activation, init)}")
+    train = sub[half.to_numpy() == "train"].sort_values(col.SEED, kind="stable")
+    test = sub[half.to_numpy() == "test"].sort_values(col.SEED, kind="stable")
     return train, test

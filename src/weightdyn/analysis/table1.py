@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine import columns as col
 from .config import PredictConfig
 
 TABLE1_ROWS = {
@@ -58,7 +59,7 @@ def table1(auc: pd.DataFrame, cfg: PredictConfig, event: str = "high", activatio
     ci_high_tL, predictor_tL (the member chosen by its training-half AUC), n_test_tL,
     positives_tL, status_tL.
     """
-    sub = auc[(auc["event"] == event) & (auc["activation"] == activation) & (auc["init"] == init)]
+    sub = col.setting_rows(auc[auc["event"] == event], activation, init)
     labels = list(dict.fromkeys(sub.sort_values("t")["t_label"])) if len(sub) else []
     forms = {"cos": None, "ftle": cfg.ftle_form, "svm": cfg.ftle_form, "loss": None}
     records = []

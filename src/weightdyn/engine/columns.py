@@ -12,11 +12,23 @@ from collections.abc import Iterable
 
 from ..lyapunov import pair_labels
 
-ID_COLUMNS = ("seed", "activation", "init")
+SEED, ACTIVATION, INIT = "seed", "activation", "init"
+ID_COLUMNS = (SEED, ACTIVATION, INIT)
 FINAL_LOSS, DIVERGED, DIVERGED_STEP = "final_loss", "diverged", "diverged_step"
 FTLE_FORMS = ("local", "cum")         # log R_qq of the interval ending at t / d tau; running mean since 0
 CLV_ESTIMATES = ("past", "ginelli")   # past-only estimate known at t; Ginelli's CLVs at t
 MEAN_COS_END = "mean_cos_end"
+
+
+def setting_rows(table, activation: str, init: str):
+    """The rows of `table` (runs, AUC, ROC, split: any table with the identity columns)
+    of one setting (activation, init), in their order."""
+    return table[(table[ACTIVATION] == activation) & (table[INIT] == init)]
+
+
+def setting_name(activation: str, init: str) -> str:
+    """The name of a setting, as in runs_per_setting, file names and wildcards: relu_he."""
+    return f"{activation}_{init}"
 
 
 def le(q: int) -> str:

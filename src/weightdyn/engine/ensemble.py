@@ -17,7 +17,7 @@ or composition of the block it is simulated in.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -92,7 +92,11 @@ class Ensemble:
         self.cost0 = np.full(R, np.nan)
         self.diverged_step = np.full(R, -1, dtype=np.int64)
         fast = config.shape.N3 == 1 and config.batch_mode == "shared" and config.jacobian == "analytic"
-        self._qrs = {}
+        # blocks of at most KERNEL_BLOCK runs, which stay in cache, each with its QR
+        starts = range(0, R, KERNEL_BLOCK)
+        sizes = [min(KERNEL_BLOCK, R - lo) for lo in starts]
+        qrs = {n: GramSchmidt(n, P) for n in set(sizes)}
+        self.blocks = [(slice(lo, lo + n), qrs[n]) for lo, n in zip(starts, sizes)]
         self.kernel = SharedBatchKernel(config.shape, config.activation, config.dt, self.X, self.y) if fast else None
 
     @property
@@ -120,14 +124,14 @@ class Ensemble:
         with np.errstate(over="ignore", invalid="ignore"):
             if self.kernel is not None:
                 cost0, first_bad = np.empty(len(self.theta)), np.empty(len(self.theta), dtype=np.int64)
-                for block in self._blocks():
+                for block, _ in self.blocks:
                     cost0[block], first_bad[block] = self.kernel.run_interval(
                         self.theta[block], self.Q[block], idx, c.divergence_threshold)
             else:
                 cost0, first_bad = self._general_steps(idx)
             R = np.empty_like(self.Q)
-            for block in self._blocks():
-                self._qr(block)(self.Q[block], self.Q[block], R[block])
+            for block, qr in self.blocks:
+                qr(self.Q[block], self.Q[block], R[block])
             diag = np.diagonal(R, axis1=-2, axis2=-1)
             bad_tangent = ~np.all(np.isfinite(R), axis=(1, 2)) | ~np.all(diag > 0, axis=1)
         first_bad[(first_bad < 0) & bad_tangent] = c.steps_per_interval - 1
@@ -136,17 +140,6 @@ class Ensemble:
         self.interval += 1
         self.cost0 = cost0
         return R
-
-    def _qr(self, block: slice) -> GramSchmidt:
-        """The QR of a block of runs, its work arrays kept per block size."""
-        n = len(range(*block.indices(len(self.theta))))
-        if n not in self._qrs:
-            self._qrs[n] = GramSchmidt(n, self.c.shape.P)
-        return self._qrs[n]
-
-    def _blocks(self):
-        """Slices of at most KERNEL_BLOCK runs: blocks that stay in cache."""
-        return [slice(lo, lo + KERNEL_BLOCK) for lo in range(0, len(self.theta), KERNEL_BLOCK)]
 
     def _general_steps(self, idx):
         """Any shape, per-run batches, either Jacobian: `flow_and_jacobian_mode` per step."""
@@ -193,7 +186,6 @@ class EnsembleResult:
     final_loss: np.ndarray
     diverged: np.ndarray
     diverged_step: np.ndarray
-    pairs: list = field(default_factory=list)
 
 
 def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> EnsembleResult:
@@ -221,7 +213,6 @@ def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> 
         config=c, le=rec.exponents, ftle_local=runs_first(rec.ftle_local), ftle_cum=runs_first(rec.ftle_cum),
         loss=loss_at.T, cos_past=runs_first(rec.cos_past), cos_ginelli=runs_first(rec.cos_ginelli),
         cos_end=rec.cos_end, final_loss=ens.full_loss(), diverged=~ens.alive, diverged_step=ens.diverged_step,
-        pairs=col.pairs(c.shape.P),
     )
 
 
@@ -234,10 +225,11 @@ def run_table(result: EnsembleResult, seeds, activation: str, init: str):
 
     c = result.config
     P = c.shape.P
+    pairs = col.pairs(P)
     cols = {
-        col.ID_COLUMNS[0]: np.asarray(seeds, dtype=np.int64),
-        col.ID_COLUMNS[1]: activation,
-        col.ID_COLUMNS[2]: init,
+        col.SEED: np.asarray(seeds, dtype=np.int64),
+        col.ACTIVATION: activation,
+        col.INIT: init,
         col.FINAL_LOSS: result.final_loss,
         col.DIVERGED: result.diverged,
         col.DIVERGED_STEP: result.diverged_step.astype(np.int64),
@@ -251,11 +243,11 @@ def run_table(result: EnsembleResult, seeds, activation: str, init: str):
                 cols[col.ftle(form, q, label)] = values[:, i, q - 1]
         for estimate, values in zip(col.CLV_ESTIMATES, (result.cos_past, result.cos_ginelli)):
             cos = np.abs(values[:, i])
-            for p, (a, b) in enumerate(result.pairs):
+            for p, (a, b) in enumerate(pairs):
                 cols[col.cos(estimate, a, b, label)] = cos[:, p]
             cols[col.mean_cos(estimate, label)] = cos.mean(axis=1)
     cos_end = np.abs(result.cos_end)
-    for p, (a, b) in enumerate(result.pairs):
+    for p, (a, b) in enumerate(pairs):
         cols[col.cos_end(a, b)] = cos_end[:, p]
     cols[col.MEAN_COS_END] = cos_end.mean(axis=1)
     return pd.DataFrame(cols)
@@ -280,9 +272,14 @@ def simulate_runs(cfg: dict, activation: str, init: str, seeds, progress=None):
     return run_table(result, seeds, activation, init)
 
 
+def task_data(cfg: dict):
+    """The data set (X, y) of a pipeline config: one for every run of it."""
+    data, shape = cfg["data"], cfg["network"]["shape"]
+    return make_task(int(data["n_samples"]), int(data["seed"]), data["target"], int(shape[0]), int(shape[2]))
+
+
 def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds):
     """The task data (X, y) and the initial states (R, P) of runs `seeds` of a config."""
-    data, s = cfg["data"], config.shape
-    X, y = make_task(int(data["n_samples"]), int(data["seed"]), data["target"], s.N1, s.N3)
+    X, y = task_data(cfg)
     init_cfg = cfg["init"]
-    return X, y, initial_state(seeds, s, init, float(init_cfg["wide_scale"]), init_cfg["he_biases"])
+    return X, y, initial_state(seeds, config.shape, init, float(init_cfg["wide_scale"]), init_cfg["he_biases"])

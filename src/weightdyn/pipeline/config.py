@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from ..analysis.config import BIN_STRATEGIES, FTLE_FORMS, PredictConfig
+from ..engine import columns as col
 from ..engine.config import EngineConfig
 from ..model.activations import ACTIVATIONS
 from ..model.flow import JACOBIANS
@@ -60,6 +61,12 @@ def load_config(*overlays, base: Path | str = DEFAULTS) -> dict:
             overlay = yaml.safe_load(Path(overlay).read_text()) or {}
         cfg = deep_merge(cfg, overlay)
     return cfg
+
+
+def settings(cfg: dict) -> list[tuple[str, str]]:
+    """The (activation, init) settings of a config, activations first."""
+    st = cfg["settings"]
+    return [(a, i) for a in st["activations"] for i in st["inits"]]
 
 
 def numeric_config(cfg: dict) -> dict:
@@ -207,7 +214,7 @@ def _pipeline_problems(cfg: dict) -> list[str]:
     the data set."""
     problems = []
     st, tr, n = cfg["settings"], cfg["training"], cfg["data"]["n_samples"]
-    configured = [f"{a}_{i}" for a in st["activations"] for i in st["inits"]]
+    configured = [col.setting_name(a, i) for a, i in settings(cfg)]
     for key in st["runs_per_setting"]:
         if key not in configured:
             problems.append(f"settings.runs_per_setting.{key}: not a configured setting "

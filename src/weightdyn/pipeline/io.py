@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..engine.columns import ID_COLUMNS
+from ..engine.columns import ID_COLUMNS, setting_name
 
 METADATA_KEY = b"weightdyn"
 
@@ -174,7 +174,7 @@ def write_shard(df: pd.DataFrame, path, *, numeric: dict, activation: str, init:
     if list(df["seed"]) != seeds:
         raise ValueError(f"shard {path}: rows hold seeds {list(df['seed'])[:5]}..., expected {seeds[:5]}...")
     if set(df["activation"]) != {activation} or set(df["init"]) != {init}:
-        raise ValueError(f"shard {path}: rows are not all of setting {activation}_{init}")
+        raise ValueError(f"shard {path}: rows are not all of setting {setting_name(activation, init)}")
     metadata = provenance(
         kind="shard",
         activation=activation,

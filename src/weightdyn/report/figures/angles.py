@@ -11,7 +11,7 @@ from ...analysis.angles import cos_groups
 from ...analysis.config import PredictConfig
 from ...engine import columns as col
 from .style import (GROUP_COLOURS, LOSS_LABEL, FigureConfig, activations_of, log_ticks, loss_axis_runs, loss_lines,
-                    note, panel_title, plain_log_ticks, scatter_style, setting, small_ticks)
+                    note, panel_title, plain_log_ticks, scatter_style, small_ticks)
 
 
 def fig08_cos_vs_loss(runs: pd.DataFrame, init: str, fcfg: FigureConfig) -> Figure:
@@ -26,7 +26,7 @@ def fig08_cos_vs_loss(runs: pd.DataFrame, init: str, fcfg: FigureConfig) -> Figu
     fig = Figure(figsize=(9.5 * len(acts), 9.5))
     subfigs = np.atleast_1d(fig.subfigures(1, len(acts)))
     for k, (sf, act) in enumerate(zip(subfigs, acts)):
-        ok = loss_axis_runs(setting(runs, act, init))
+        ok = loss_axis_runs(col.setting_rows(runs, act, init))
         groups = cos_groups(ok, fcfg.cos_tangent, fcfg.cos_orthogonal, fcfg.cos_quantile) if len(ok) else {}
         style = scatter_style(len(ok))
         cols = [col.cos_end(i, j) for i, j in pairs]
@@ -71,7 +71,7 @@ def fig09_mean_cos_vs_loss(runs: pd.DataFrame, init: str, pcfg: PredictConfig) -
     fig = Figure(figsize=(5 * len(acts), 4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(acts), sharey=True))
     for k, (ax, act) in enumerate(zip(axes, acts)):
-        ok = loss_axis_runs(setting(runs, act, init))
+        ok = loss_axis_runs(col.setting_rows(runs, act, init))
         ax.set(yscale="log", xlabel=r"mean $|\cos\theta_{i,j}|$ over all pairs", ylabel=LOSS_LABEL,
                title=panel_title(k, act, init, f"{len(ok)} runs"))
         if len(ok):

@@ -96,8 +96,8 @@ def fig_auc_vs_time(auc: pd.DataFrame, event: str, group: str, init: str, pcfg: 
 
 def roc_predictor(auc: pd.DataFrame, event: str, activation: str, init: str, form: str) -> str | None:
     """The single FTLE (of `form`) with the best mean training-half AUC over the checkpoints."""
-    rows = auc[(auc["event"] == event) & (auc["activation"] == activation) & (auc["init"] == init)
-               & (auc["group"] == "ftle") & (auc["form"] == form) & (auc["status"] == "ok")]
+    rows = col.setting_rows(auc, activation, init)
+    rows = rows[(rows["event"] == event) & (rows["group"] == "ftle") & (rows["form"] == form) & (rows["status"] == "ok")]
     if not len(rows):
         return None
     return rows.groupby("predictor")["auc_train"].mean().idxmax()
@@ -121,7 +121,8 @@ def fig15_roc(auc: pd.DataFrame, roc: pd.DataFrame, init: str, pcfg: PredictConf
             rows = sub[(sub["event"] == event) & (sub["activation"] == act)]
             note(ax, _shortage_note(rows) if len(rows) else "no AUCs")
             continue
-        curves = roc[(roc["event"] == event) & (roc["activation"] == act) & (roc["init"] == init) & (roc["predictor"] == pred)]
+        curves = col.setting_rows(roc, act, init)
+        curves = curves[(curves["event"] == event) & (curves["predictor"] == pred)]
         ts = sorted(set(curves["t"]))
         for n_t, t in enumerate(ts):
             c = curves[curves["t"] == t]

@@ -12,7 +12,7 @@ from ...analysis.config import PredictConfig
 from ...analysis.events import usable_runs
 from ...engine import columns as col
 from .style import (EXPONENT_GRID, activations_of, init_name, loss_axis_runs, loss_lines, n_hist_bins, note,
-                    panel_title, plain_log_ticks, scatter_style, setting, small_ticks)
+                    panel_title, plain_log_ticks, scatter_style, small_ticks)
 
 
 def exponent_grid(P: int) -> tuple[int, int]:
@@ -36,7 +36,7 @@ def fig_le_distributions(runs: pd.DataFrame, init: str) -> Figure:
     one block of panels per activation."""
     fig, subfigs, acts, P, nrow, ncol = _exponent_panels(runs, init)
     for k, (sf, act) in enumerate(zip(subfigs, acts)):
-        sub = usable_runs(setting(runs, act, init))
+        sub = usable_runs(col.setting_rows(runs, act, init))
         axes = np.atleast_1d(sf.subplots(nrow, ncol, gridspec_kw=EXPONENT_GRID)).ravel()
         for q, ax in enumerate(axes, start=1):
             if q > P:
@@ -68,7 +68,7 @@ def fig_le_vs_loss(runs: pd.DataFrame, init: str, pcfg: PredictConfig) -> Figure
     """Figs. 7 (He) and 14 (wide): c_f (log) against each exponent l_q, per activation."""
     fig, subfigs, acts, P, nrow, ncol = _exponent_panels(runs, init)
     for k, (sf, act) in enumerate(zip(subfigs, acts)):
-        ok = loss_axis_runs(setting(runs, act, init))
+        ok = loss_axis_runs(col.setting_rows(runs, act, init))
         style = scatter_style(len(ok))
         axes = np.atleast_1d(sf.subplots(nrow, ncol, sharey=True, gridspec_kw=EXPONENT_GRID)).ravel()
         for q, ax in enumerate(axes, start=1):

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from ...analysis.config import PredictConfig
 from ...engine import columns as col
 from .style import (LOSS_LABEL, activations_of, init_name, loss_axis_runs, loss_lines, n_hist_bins, note,
-                    panel_title, plain_log_ticks, scatter_style, setting)
+                    panel_title, plain_log_ticks, scatter_style)
 
 
 def fig02_data(task: pd.DataFrame) -> Figure:
@@ -35,7 +35,7 @@ def fig_final_loss(runs: pd.DataFrame, init: str, pcfg: PredictConfig) -> Figure
     fig = Figure(figsize=(5.2 * len(acts), 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(acts)))
     for k, (ax, act) in enumerate(zip(axes, acts)):
-        sub = setting(runs, act, init)
+        sub = col.setting_rows(runs, act, init)
         c = loss_axis_runs(sub)[col.FINAL_LOSS].to_numpy(dtype=np.float64)
         left_out = len(sub) - len(c)
         ax.set(xscale="log", xlabel=LOSS_LABEL, ylabel=r"density $\rho(c_f)$ (per unit $\log_{10} c_f$)",

@@ -68,11 +68,6 @@ def activations_of(table: pd.DataFrame, init: str | None = None) -> list[str]:
     return in_registry_order(sub["activation"]) or list(ACTIVATIONS)[:1]
 
 
-def setting(table: pd.DataFrame, activation: str, init: str) -> pd.DataFrame:
-    """The rows of `table` of one setting (activation, init)."""
-    return table[(table["activation"] == activation) & (table["init"] == init)]
-
-
 def loss_axis_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs a log c_f axis shows: the usable runs (`analysis.events.usable`) with c_f > 0."""
     keep = usable(runs) & (runs[col.FINAL_LOSS].to_numpy(dtype=np.float64) > 0)
