@@ -1,5 +1,7 @@
 """Prediction stage: split, events, naive Bayes and SVM scores, AUC table, Table I,
 restart policy and the paper comparison, on synthetic and tiny simulated run tables."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -310,6 +312,10 @@ def test_table1_has_the_four_rows(predicted):
     table_rows = [line for line in md.splitlines() if line.startswith("| ") and "n/a" not in line]
     for name in TABLE1_ROWS.values():
         assert sum(line.startswith(f"| {name} |") for line in table_rows) == 3  # AUC, chosen predictor, counts
+    # every table line has one cell per checkpoint and a name: the '|' of '|cos theta_i,j|' is escaped
+    for line in (line for line in md.splitlines() if line.startswith("|")):
+        assert len(re.split(r"(?<!\\)\|", line)) == len(LABELS) + 3, line
+    assert "\\|cos theta_" in md
 
 
 # ----------------------------------------------------------------------------------

@@ -49,23 +49,21 @@ def table1_markdown(t1: pd.DataFrame, cfg: PredictConfig, event: str = "high", a
         f"'best' rows: the member of the group with the largest AUC on the training half. "
         f"FTLE form: {FTLE_FORM_NAMES[cfg.ftle_form]}.",
         "",
-        "| predictor | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
-        "|---|" + "---|" * len(labels),
     ]
-    for _, r in t1.iterrows():
-        cells = [_fmt_auc(r[cell("auc", lab)], r[cell("ci_low", lab)], r[cell("ci_high", lab)]) for lab in labels]
-        lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
-    lines += ["", "| chosen predictor | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
-              "|---|" + "---|" * len(labels)]
-    for _, r in t1.iterrows():
-        cells = [predictor_label(r[cell("predictor", lab)]) if r[cell("predictor", lab)] else "-" for lab in labels]
-        lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
-    lines += ["", "| test runs (positives) | " + " | ".join(f"t = {lab}" for lab in labels) + " |",
-              "|---|" + "---|" * len(labels)]
-    for _, r in t1.iterrows():
-        cells = [f"{int(r[cell('n_test', lab)])} ({int(r[cell('positives', lab)])})" for lab in labels]
-        lines.append(f"| {r['row']} | " + " | ".join(cells) + " |")
-    notes = sorted({r[cell("status", lab)] for _, r in t1.iterrows() for lab in labels} - {"ok"})
+    header = [f"t = {lab}" for lab in labels]
+    rows = t1.to_dict("records")
+
+    def table(first: str, text) -> list[str]:
+        """One table: a row per predictor group, a column per checkpoint, text(row, label) in the cells."""
+        return _md_table([first, *header], [[r["row"], *(text(r, lab) for lab in labels)] for r in rows])
+
+    lines += table("predictor", lambda r, lab: _fmt_auc(r[cell("auc", lab)], r[cell("ci_low", lab)],
+                                                        r[cell("ci_high", lab)]))
+    lines += [""] + table("chosen predictor", lambda r, lab: predictor_label(r[cell("predictor", lab)])
+                          if r[cell("predictor", lab)] else "-")
+    lines += [""] + table("test runs (positives)",
+                          lambda r, lab: f"{int(r[cell('n_test', lab)])} ({int(r[cell('positives', lab)])})")
+    notes = sorted({r[cell("status", lab)] for r in rows for lab in labels} - {"ok"})
     if notes:
         lines += ["", "Not computed where: " + "; ".join(notes) + "."]
     if not labels:
