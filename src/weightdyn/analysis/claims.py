@@ -226,11 +226,16 @@ def _cos_claims(runs: pd.DataFrame, p: PredictConfig, tangent: float, orthogonal
 # ----------------------------------------------------------------------------------
 # Early prediction (Sec. VI, Figs. 10-13, Table I).
 
+def _he_rows(auc: pd.DataFrame, event: str, activation: str, interval: int) -> pd.DataFrame:
+    """The AUC rows of an event of `activation` + He at a checkpoint (the paper predicts He runs)."""
+    sub = col.setting_rows(auc, activation, "he")
+    return sub[(sub["event"] == event) & (sub["interval"] == interval)]
+
+
 def auc_row(auc: pd.DataFrame, event: str, activation: str, group: str, form: str | None, interval: int,
             by: str = "auc_train") -> pd.Series | None:
     """The best row of `group` (and `form`) for an event of `activation` + He at a checkpoint."""
-    sub = auc[(auc["event"] == event) & (auc["activation"] == activation) & (auc["init"] == "he")
-              & (auc["interval"] == interval)]
+    sub = _he_rows(auc, event, activation, interval)
     best = best_rows(sub, group, form, by=by)
     return best.iloc[0] if len(best) else None
 
@@ -280,8 +285,8 @@ def _table1_claims(auc: pd.DataFrame, p: PredictConfig, intervals: list[int]) ->
 def _stable_ftle_claim(auc: pd.DataFrame, p: PredictConfig, P: int) -> Claim:
     rows = []
     for q in range(max(P - paper.N_STABLE + 1, 1), P + 1):
-        sub = auc[(auc["event"] == "high") & (auc["activation"] == "relu") & (auc["init"] == "he")
-                  & (auc["interval"] == paper.EARLY) & (auc["predictor"] == ftle_name(p.ftle_form, q))]
+        sub = _he_rows(auc, "high", "relu", paper.EARLY)
+        sub = sub[sub["predictor"] == ftle_name(p.ftle_form, q)]
         rows.append((q, sub.iloc[0] if len(sub) else None))
     if len(rows) == paper.N_STABLE and all(_finite(r) for _, r in rows):
         verdict = "agree" if all(r["ci_low"] > HIGH_ACCURACY for _, r in rows) else "differ"
@@ -298,8 +303,8 @@ def _stable_ftle_claim(auc: pd.DataFrame, p: PredictConfig, P: int) -> Claim:
 def _mean_cos_claim(auc: pd.DataFrame, p: PredictConfig, P: int) -> Claim:
     cells, wins = [], []
     for interval in sorted(paper.CHECKPOINTS):
-        sub = auc[(auc["event"] == "high") & (auc["activation"] == "relu") & (auc["init"] == "he")
-                  & (auc["interval"] == interval) & auc["group"].isin(["cos", "mean_cos"]) & (auc["status"] == "ok")]
+        sub = _he_rows(auc, "high", "relu", interval)
+        sub = sub[sub["group"].isin(["cos", "mean_cos"]) & (sub["status"] == "ok")]
         if not len(sub):
             continue
         best = sub.loc[sub["auc"].idxmax()]
