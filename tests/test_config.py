@@ -230,12 +230,22 @@ def test_the_task_verdict_is_make_tasks_own(monkeypatch):
     assert pc.config_problems(smoke()) == [] and calls == [(10, "paper", 2, 1), (1000, "paper", 2, 1)]
 
 
-def test_a_library_message_without_a_field_is_filed_under_its_section(monkeypatch):
-    def vague(cls, cfg, activation):
-        raise ValueError("something is off")
+ENGINE_ERRORS = [dict(activation="nope"), dict(batch_size=0), dict(steps_per_interval=0), dict(n_intervals=0),
+                 dict(clv_window=0), dict(dt=0.0), dict(divergence_threshold=0.0), dict(batch_mode="x"),
+                 dict(jacobian="x"), dict(checkpoints=(5,)), dict(checkpoints=(2000, 1000)),
+                 dict(n_intervals=3_000_000, clv_window=1, checkpoints=(1_000_000, 1_000_001))]
 
-    monkeypatch.setattr(EngineConfig, "from_config", classmethod(vague))
-    assert pc.config_problems(smoke(settings={"activations": ["relu"]})) == ["training: something is off"]
+
+@pytest.mark.parametrize("change", ENGINE_ERRORS, ids=lambda c: ",".join(c))
+def test_every_engine_message_names_its_config_field(change):
+    """The pipeline reports the library's messages as they are: each starts with a field."""
+    with pytest.raises(ValueError) as err:
+        EngineConfig(**change)
+    field = str(err.value).split(":")[0].split(" ")[0]
+    node = pc.load_config()
+    for key in field.split("."):
+        assert key in node, f"{err.value!r} does not start with a config field"
+        node = node[key]
 
 
 # ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def _section(parent: dict, name: str, keys: tuple[str, ...], where: str = "") ->
     section = parent[name]
     missing, unknown = sorted(set(keys) - set(section)), sorted(set(section) - set(keys))
     if missing or unknown:
-        raise ValueError(f"config section {path!r}: missing keys {missing}, unknown keys {unknown}")
+        raise ValueError(f"{path}: missing keys {missing}, unknown keys {unknown} (config.yaml has every key)")
     return section
 
 

@@ -40,16 +40,19 @@ class EngineConfig:
         object.__setattr__(self, "shape", Shape.of(self.shape))
         object.__setattr__(self, "checkpoints", tuple(int(c) for c in self.checkpoints))
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}")
+            raise ValueError(f"settings.activations: unknown activation {self.activation!r}; "
+                             f"choose one of {sorted(ACTIVATIONS)}")
         if self.batch_mode not in BATCH_MODES:
             raise ValueError(f"training.batch_mode must be one of {BATCH_MODES}, got {self.batch_mode!r}")
         if self.jacobian not in JACOBIANS:
             raise ValueError(f"training.jacobian must be one of {JACOBIANS}, got {self.jacobian!r}")
         if not self.dt > 0:
             raise ValueError(f"training.dt must be positive, got {self.dt}")
-        for name in ("batch_size", "steps_per_interval", "n_intervals", "clv_window"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for field in ("training.batch_size", "training.steps_per_interval", "training.n_intervals",
+                      "lyapunov.clv_window"):
+            value = getattr(self, field.rpartition(".")[2])
+            if value < 1:
+                raise ValueError(f"{field} must be a positive integer, got {value}")
         if not self.divergence_threshold > 0:
             raise ValueError("training.divergence_threshold must be positive")
         W, M = self.clv_window, self.n_intervals

@@ -176,24 +176,13 @@ def _schema_problems(cfg: dict, full_schema: dict) -> list[str]:
     return [line for error in errors for line in _describe(error)]
 
 
-def _names_a_field(cfg: dict, message: str) -> bool:
-    """Whether `message` starts with the dotted name of a field of `cfg`."""
-    node = cfg
-    for key in re.match(r"[\w.]*", message).group().rstrip(".").split("."):
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True
-
-
-def _verdict(cfg: dict, build, section: str) -> list[str]:
-    """The problem a library constructor reports (its ValueError), or none. Its messages
-    start with the config field they concern; one that does not is filed under `section`."""
+def _verdict(build) -> list[str]:
+    """The problem a library constructor reports (its ValueError, whose message starts
+    with the dotted name of the config field it concerns), or none."""
     try:
         build()
     except ValueError as exc:
-        message = str(exc)
-        return [message if _names_a_field(cfg, message) else f"{section}: {message}"]
+        return [str(exc)]
     return []
 
 
@@ -203,9 +192,9 @@ def _library_problems(cfg: dict) -> list[str]:
     data, shape = cfg["data"], cfg["network"]["shape"]
     problems = []
     for activation in cfg["settings"]["activations"]:
-        problems += _verdict(cfg, lambda: EngineConfig.from_config(cfg, activation), "training")
-    problems += _verdict(cfg, lambda: check_task(data["n_samples"], data["target"], shape[0], shape[2]), "data")
-    problems += _verdict(cfg, lambda: PredictConfig.from_config(cfg), "predict")
+        problems += _verdict(lambda: EngineConfig.from_config(cfg, activation))
+    problems += _verdict(lambda: check_task(data["n_samples"], data["target"], shape[0], shape[2]))
+    problems += _verdict(lambda: PredictConfig.from_config(cfg))
     return list(dict.fromkeys(problems))  # the engine's verdict on the shared sections, once
 
 
