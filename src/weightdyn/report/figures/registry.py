@@ -15,6 +15,7 @@ from .losses import fig02_data, fig_final_loss
 from .restart import fig16_restart_policy
 from .style import FigureConfig
 
+
 @dataclass(frozen=True)
 class FigureSpec:
     """A figure of the pipeline: its output name, the tables it reads (keyword names, the
