@@ -7,7 +7,7 @@ import pytest
 from weightdyn.analysis import paper
 from weightdyn.analysis.claims import compare_claims
 from weightdyn.analysis.config import PredictConfig
-from weightdyn.analysis.evaluate import AUC_COLUMNS
+from weightdyn.analysis.evaluate import AUC_COLUMNS, BEST_COLUMNS, DRAW_COLUMNS
 from weightdyn.analysis.restart import RESTART_COLUMNS
 from weightdyn.engine import columns as col
 from weightdyn.pipeline.config import load_config
@@ -39,9 +39,13 @@ def three_clusters(n_low, n_mid, n_high):
     return np.r_[np.full(n_low, 2.0), np.linspace(10.0, 50.0, n_mid), np.linspace(150.0, 300.0, n_high)]
 
 
-def claims_of(runs, auc=None):
-    auc = pd.DataFrame(columns=AUC_COLUMNS) if auc is None else auc
-    return {c.key: c for c in compare_claims(runs, auc, PCFG, 1e-6, 0.9, 0.1, 0.95)}
+def no_predictions():
+    return {"auc": pd.DataFrame(columns=AUC_COLUMNS), "best": pd.DataFrame(columns=BEST_COLUMNS),
+            "draws": pd.DataFrame(columns=DRAW_COLUMNS)}
+
+
+def claims_of(runs, tables=None):
+    return {c.key: c for c in compare_claims(runs, tables or no_predictions(), PCFG, 1e-6, 0.9, 0.1, 0.95)}
 
 
 def verdict(c):
@@ -49,25 +53,37 @@ def verdict(c):
 
 
 def test_final_loss_claims():
-    runs = pd.concat([setting("relu", "he", three_clusters(10, 20, 10)),
-                      setting("tanh", "he", three_clusters(10, 30, 0)),
-                      setting("relu", "wide", np.geomspace(1.0, 1000.0, 40)),
-                      setting("tanh", "wide", np.r_[np.geomspace(1.0, 1000.0, 39), 150.0])], ignore_index=True)
+    runs = pd.concat([setting("relu", "he", three_clusters(30, 40, 25)),
+                      setting("tanh", "he", three_clusters(30, 30, 0)),
+                      setting("relu", "wide", np.geomspace(0.01, 1e5, 60)),
+                      setting("tanh", "wide", np.r_[np.geomspace(0.01, 1e5, 59), 150.0])], ignore_index=True)
     c = claims_of(runs)
     assert verdict(c["final_loss_relu_he"]) == "agree"
-    assert c["final_loss_relu_he"].values["high"].k == 10 and c["final_loss_relu_he"].values["n"] == 40
+    assert c["final_loss_relu_he"].values["high"].k == 25 and c["final_loss_relu_he"].values["n"] == 95
+    assert c["final_loss_relu_he"].values["peaks"] == 3
     assert verdict(c["final_loss_tanh_he"]) == "agree"
     assert verdict(c["final_loss_wide"]) == "agree"
+    spread = c["final_loss_wide"].values["spread"]["relu"]
+    assert spread["wide"] > spread["he"] and 0 < spread["diff"][1] < spread["diff"][0] < spread["diff"][2]
+    # too few runs in the high range for a cluster shape: not testable; none at all: differ
+    few = claims_of(setting("relu", "he", three_clusters(30, 40, 5)))
+    assert verdict(few["final_loss_relu_he"]) == "not testable: 5 runs in the high range"
     # a tanh + He run above 100; no high cluster for ReLU + He; narrow wide-range losses
-    runs2 = pd.concat([setting("relu", "he", three_clusters(10, 20, 0)),
-                       setting("tanh", "he", three_clusters(10, 29, 1)),
+    runs2 = pd.concat([setting("relu", "he", three_clusters(30, 40, 0)),
+                       setting("tanh", "he", three_clusters(30, 29, 1)),
                        setting("relu", "wide", np.full(40, 20.0)),
                        setting("tanh", "wide", np.full(40, 20.0))], ignore_index=True)
     c2 = claims_of(runs2)
     assert verdict(c2["final_loss_relu_he"]) == "differ"
     assert verdict(c2["final_loss_tanh_he"]) == "differ"
     assert verdict(c2["final_loss_wide"]) == "differ"
-    assert verdict(claims_of(runs2[runs2["init"] == "he"])["final_loss_wide"]) == "not testable"
+    assert verdict(claims_of(runs2[runs2["init"] == "he"])["final_loss_wide"]).startswith("not testable")
+    # two He clusters whose spread equals that of the wide runs: the interval holds 0
+    same = pd.concat([setting("relu", "he", np.r_[np.full(50, 2.0), np.full(50, 50.0)]),
+                      setting("relu", "wide", np.r_[np.full(50, 2.0), np.full(50, 50.0)], seed=1),
+                      setting("tanh", "he", np.r_[np.full(50, 2.0), np.full(50, 50.0)]),
+                      setting("tanh", "wide", np.r_[np.full(49, 2.0), np.full(50, 50.0), [150.0]])], ignore_index=True)
+    assert verdict(claims_of(same)["final_loss_wide"]) == "inconclusive"
 
 
 def test_positive_exponent_shares_raw_and_with_tolerance():
@@ -79,16 +95,17 @@ def test_positive_exponent_shares_raw_and_with_tolerance():
     c = claims_of(pd.concat([relu, tanh], ignore_index=True))
     assert c["le1_positive_relu_he"].verdicts == (("raw", "agree"), ("with tolerance", "differ"))
     assert (c["le1_positive_relu_he"].values["raw"].k, c["le1_positive_relu_he"].values["tol"].k) == (99, 60)
-    assert c["le1_positive_tanh_he"].verdicts == (("raw", "agree"), ("with tolerance", "agree"))
+    # identical raw and tolerance counts give one verdict, not two
+    assert c["le1_positive_tanh_he"].verdicts == (("raw = with tolerance", "agree"),)
     assert c["le1_positive_tanh_he"].statement == "62% of tanh + He runs have a positive first LE"
     # the paper: no tanh + He run with three positive leading exponents, 3% of ReLU + He runs
-    assert verdict(c["three_positive_tanh_he"]) == "raw: agree; with tolerance: agree"
-    assert verdict(c["three_positive_relu_he"]) == "raw: differ; with tolerance: differ"
+    assert verdict(c["three_positive_tanh_he"]) == "raw = with tolerance: agree"
+    assert verdict(c["three_positive_relu_he"]) == "raw = with tolerance: differ"
     lead = {col.le(q): np.r_[np.full(9, 0.5), np.full(n - 9, -1.0)] for q in (1, 2, 3)}  # 3%
     c3 = claims_of(pd.concat([setting("relu", "he", np.full(n, 10.0), **lead),
                               setting("tanh", "he", np.full(n, 10.0), **lead)], ignore_index=True))
-    assert verdict(c3["three_positive_relu_he"]) == "raw: agree; with tolerance: agree"
-    assert verdict(c3["three_positive_tanh_he"]) == "raw: differ; with tolerance: differ"
+    assert verdict(c3["three_positive_relu_he"]) == "raw = with tolerance: agree"
+    assert verdict(c3["three_positive_tanh_he"]) == "raw = with tolerance: differ"
 
 
 def test_high_losses_need_three_positive_exponents():
@@ -96,12 +113,12 @@ def test_high_losses_need_three_positive_exponents():
     high = final > 100
     lead = {col.le(q): np.where(high, 0.3, -1.0) for q in (1, 2, 3)}
     c = claims_of(setting("relu", "he", final, **lead))
-    assert verdict(c["high_loss_three_positive"]) == "raw: agree; with tolerance: agree"
+    assert verdict(c["high_loss_three_positive"]) == "raw = with tolerance: agree"
     lead[col.le(3)] = np.where(high, 1e-9, -1.0)  # positive only up to rounding
     c = claims_of(setting("relu", "he", final, **lead))
     assert verdict(c["high_loss_three_positive"]) == "raw: agree; with tolerance: differ"
     assert verdict(claims_of(setting("relu", "he", three_clusters(10, 20, 0)))["high_loss_three_positive"]) \
-        == "not testable"
+        == "not testable: no high-loss runs"
 
 
 def test_mean_cos_of_high_loss_runs():
@@ -129,63 +146,94 @@ def test_tangent_pairs():
     assert verdict(claims_of(some)["tangent_pairs"]) == "partly"
     none = pd.concat([tangent("relu", [(1, 6)]), tangent("tanh", [(1, 6)])], ignore_index=True)
     assert verdict(claims_of(none)["tangent_pairs"]) == "differ"
-    assert verdict(claims_of(tangent("relu", paper.TANGENT_PAIRS))["tangent_pairs"]) == "not testable"
+    assert verdict(claims_of(tangent("relu", paper.TANGENT_PAIRS))["tangent_pairs"]).startswith("not testable")
 
 
-def auc_rows(*rows):
-    """An AUC table of He rows, each (event, activation, predictor, group, form, interval,
-    auc, ci_low, ci_high)."""
-    records = []
-    for event, act, predictor, group, form, interval, auc, lo, hi in rows:
-        records.append(dict(event=event, activation=act, init="he", predictor=predictor, group=group, form=form,
-                            t=interval * 3e-5, t_label=paper.CHECKPOINTS[interval], interval=interval, auc=auc,
-                            ci_low=lo, ci_high=hi, auc_train=auc, n_train=100, n_test=100, positives=10,
-                            positives_train=10, n_excluded=0, status="ok"))
-    return pd.DataFrame(records, columns=AUC_COLUMNS)
+def prediction_tables(best_rows, member_rows=(), draws=None):
+    """Prediction tables of He runs. best_rows and member_rows: (event, activation, group,
+    form, interval, predictor, auc, ci_low, ci_high, positives); draws: {(event, activation,
+    interval, group, form): resampled AUCs}."""
+    def record(event, act, group, form, interval, predictor, auc, lo, hi, positives):
+        return dict(event=event, activation=act, init="he", group=group, form=form, t=interval * 3e-5,
+                    t_label=paper.CHECKPOINTS[interval], interval=interval, predictor=predictor, auc=auc, ci_low=lo,
+                    ci_high=hi, delong_low=lo, delong_high=hi, auc_cv=auc, n_candidates=6 if group == "cos" else 1,
+                    n_tied=1, tied_auc_min=auc, tied_auc_max=auc, n_train=100, n_test=100, positives=positives,
+                    positives_train=positives, n_excluded=0, status="ok")
+
+    frames = [pd.DataFrame({"event": k[0], "activation": k[1], "init": "he", "interval": k[2], "group": k[3],
+                            "form": k[4], "b": np.arange(len(v)), "auc": v}) for k, v in (draws or {}).items()]
+    return {"best": pd.DataFrame([record(*r) for r in best_rows], columns=BEST_COLUMNS),
+            "auc": pd.DataFrame([record(*r) for r in member_rows], columns=AUC_COLUMNS),
+            "draws": pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)}
 
 
-def test_prediction_claims_from_an_auc_table():
+def test_prediction_claims_from_prediction_tables():
     runs = pd.concat([setting("relu", "he", three_clusters(10, 20, 10)),
                       setting("tanh", "he", three_clusters(10, 30, 0))], ignore_index=True)
-    rows = []
+    rng = np.random.default_rng(0)
+    noise = lambda centre: centre + rng.normal(0, 0.01, 200)  # noqa: E731
+    best, draws = [], {}
     for interval in paper.CHECKPOINTS:
-        rows += [("high", "relu", "mean_cos_past", "mean_cos", "past", interval, 0.9, 0.8, 0.95),
-                 ("high", "relu", "cos_past_1_2", "cos", "past", interval, 0.92 if interval == 500 else 0.8, 0.9, 0.95)]
+        # the best pair beats the mean |cos| clearly at t = 0.015 only
+        pair = 0.95 if interval == 500 else 0.8
+        best += [("high", "relu", "mean_cos", "past", interval, "mean_cos_past", 0.8, 0.78, 0.82, 30),
+                 ("high", "relu", "cos", "past", interval, "cos_past_1_2", pair, 0.9, 0.97, 30)]
+        draws[("high", "relu", interval, "mean_cos", "past")] = noise(0.8)
+        draws[("high", "relu", interval, "cos", "past")] = noise(pair)
         for act in ("relu", "tanh"):
             lo = 0.4 if (act, interval) == ("tanh", 2000) else 0.6
-            rows.append(("low", act, "ftle_local_1", "ftle", "local", interval, 0.7, lo, 0.8))
-    rows += [("high", "relu", f"ftle_local_{q}", "ftle", "local", 500, 0.97, 0.95, 0.98) for q in (4, 5, 6)]
-    rows += [("low", "relu", "cos_past_1_2", "cos", "past", 500, 0.55, 0.5, 0.6)]
-    c = claims_of(runs, auc_rows(*rows))
+            best.append(("low", act, "ftle", "local", interval, "ftle_local_1", 0.7, lo, 0.8, 30))
+    best += [("high", "relu", "ftle", "local", 500, "ftle_local_4", 0.97, 0.95, 0.98, 30),
+             ("low", "relu", "cos", "past", 500, "cos_past_1_2", 0.69, 0.6, 0.78, 30)]
+    draws[("high", "relu", 500, "ftle", "local")] = noise(1.0)
+    draws[("low", "relu", 500, "ftle", "local")] = noise(0.7)
+    draws[("low", "relu", 500, "cos", "past")] = noise(0.69)  # within the noise of the FTLE's
+    members = [("high", "relu", "ftle", "local", 500, f"ftle_local_{q}", 0.97, 0.95, 0.98, 30) for q in (4, 5, 6)]
+    tables = prediction_tables(best, members, draws)
+    c = claims_of(runs, tables)
     assert verdict(c["ftle_predict_low"]) == "relu: agree; tanh: differ"
     assert [q for q, _ in c["stable_ftle_high_early"].values["rows"]] == [4, 5, 6]  # the last three of P = 6
     assert verdict(c["stable_ftle_high_early"]) == "agree"
-    # the mean beats every pair except (1, 2) at t = 0.015
+    # the mean |cos| is among the best within the paired intervals except at t = 0.015
     assert verdict(c["mean_cos_best_angle"]) == "partly"
-    assert "among the 15 pairs" in c["mean_cos_best_angle"].note
-    assert verdict(c["ftle_earlier_than_angles"]) == "agree"  # 0.97 > 0.92 (high), 0.7 > 0.55 (low)
+    # high: the FTLE's paired interval lies above the angle's; low: it holds 0
+    assert verdict(c["ftle_earlier_than_angles"]) == "high: agree; low: inconclusive"
     # Table I: the best |cos| at t = 0.015 holds the paper's 0.919 in its interval; the best
     # FTLE (0.97 [0.95, 0.98]) lies below the paper's 0.988; t = 0.03 has no FTLE row
     assert verdict(c["table1_cos_t0.015"]) == "agree"
     assert verdict(c["table1_ftle_t0.015"]) == "differ"
-    assert verdict(c["table1_ftle_t0.03"]) == "not testable"
-    md = comparison_markdown(runs, auc_rows(*rows), pd.DataFrame(columns=RESTART_COLUMNS), CFG)
-    assert "| best lambda_i(t) | 0.015 | 0.9878 | 0.970 [0.950, 0.980] (lambda_4 (local)) | 100 test runs, 10 " \
+    assert verdict(c["table1_ftle_t0.03"]) == "not testable: not computed"
+    md = comparison_markdown(runs, tables, pd.DataFrame(columns=RESTART_COLUMNS), CFG)
+    assert "| best lambda_i(t) | 0.015 | 0.9878 | 0.970 [0.950, 0.980], DeLong [0.950, 0.980] | 100 test runs, 30 " \
            "positives | differ (ours lower) |" in md
     assert "- Verdict: **relu: agree; tanh: differ**" in md
     assert "lambda_4: 0.970 [0.950, 0.980]; lambda_5: 0.970 [0.950, 0.980]; lambda_6: " in md
+    assert "0 inconclusive" not in md and "1 inconclusive" in md
+
+
+def test_verdicts_on_few_positives_are_not_testable():
+    """Below min_positives test positives every verdict on an AUC reads 'not testable: N
+    positives', whatever the AUC."""
+    runs = setting("relu", "he", three_clusters(10, 20, 10))
+    best = [("high", "relu", "ftle", "local", i, "ftle_local_4", 0.97, 0.95, 0.98, 5) for i in paper.CHECKPOINTS]
+    members = [("high", "relu", "ftle", "local", 500, f"ftle_local_{q}", 0.97, 0.95, 0.98, 5) for q in (4, 5, 6)]
+    c = claims_of(runs, prediction_tables(best, members))
+    assert verdict(c["table1_ftle_t0.015"]) == "not testable: 5 positives"
+    assert verdict(c["stable_ftle_high_early"]) == "not testable: 5 positives"
+    assert verdict(c["ftle_earlier_than_angles"]).startswith("high: not testable: 5 positives")
 
 
 def test_stable_ftles_below_high_accuracy_differ():
     runs = setting("relu", "he", three_clusters(10, 20, 10))
-    rows = [("high", "relu", f"ftle_local_{q}", "ftle", "local", 500, 0.97, lo, 0.99) for q, lo in ((4, 0.95), (5, 0.5),
-                                                                                                  (6, 0.95))]
-    assert verdict(claims_of(runs, auc_rows(*rows))["stable_ftle_high_early"]) == "differ"
-    assert verdict(claims_of(runs, auc_rows(*rows[:2]))["stable_ftle_high_early"]) == "not testable"
+    rows = [("high", "relu", "ftle", "local", 500, f"ftle_local_{q}", 0.97, lo, 0.99, 30)
+            for q, lo in ((4, 0.95), (5, 0.5), (6, 0.95))]
+    assert verdict(claims_of(runs, prediction_tables([], rows))["stable_ftle_high_early"]) == "differ"
+    assert verdict(claims_of(runs, prediction_tables([], rows[:2]))["stable_ftle_high_early"]) == \
+        "not testable: not computed"
 
 
 @pytest.mark.parametrize("key", ["le1_positive_relu_he", "high_loss_three_positive"])
 def test_too_few_exponents_are_not_testable(key):
     runs = setting("relu", "he", three_clusters(10, 20, 10)).drop(columns=[col.le(q) for q in range(1, P + 1)])
     c = claims_of(runs)[key]
-    assert verdict(c) == "not testable" and c.kind == "missing_exponents"
+    assert verdict(c).startswith("not testable") and c.kind == "missing_exponents"

@@ -1,19 +1,19 @@
-"""The classifiers as scikit-learn estimators: the binning transformer against the binning
-function it replaced, naive Bayes on its bins, evaluation by cloning a prototype, and the
-strict reading of the prediction settings."""
+"""The classifiers: the binning against scikit-learn's KBinsDiscretizer, naive Bayes as an
+m-estimate of each bin's event rate, the vectorised scorer against the estimators fitted
+one by one, and the strict reading of the prediction settings."""
 import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils.validation import check_is_fitted
 
-from weightdyn.analysis.classifiers import PredictorBins, naive_bayes, positive_score, rbf_svm
+from weightdyn.analysis.classifiers import PredictorBins, naive_bayes, naive_bayes_scores, positive_score, rbf_svm
 from weightdyn.analysis.config import PredictConfig
-from weightdyn.analysis.evaluate import evaluate_predictor
+from weightdyn.analysis.evaluate import Scorer
+from weightdyn.analysis.predictors import Predictor
 from weightdyn.pipeline.config import load_config
 
 
@@ -105,13 +105,32 @@ def test_bins_follow_the_estimator_conventions():
 
 
 @pytest.mark.parametrize("case", ["ties", "constant", "few_distinct", "continuous"])
-def test_naive_bayes_has_one_category_per_bin_found(case):
+def test_naive_bayes_scores_every_bin_found(case):
     x_train, x_test = CASES[case]
     y = np.arange(len(x_train)) % 3 == 0
     model = naive_bayes(cfg_with(n_bins=10)).fit(x_train[:, None], y)
-    np.testing.assert_array_equal(model["nb"].n_categories_, model["bins"].n_bins_)
+    assert len(model["nb"].rates_) >= model["bins"].n_bins_[0]
     score = positive_score(model, x_test[:, None])  # test values in every bin, outer bins included
     assert score.shape == (len(x_test),) and np.all((score > 0) & (score < 1))
+
+
+def test_naive_bayes_score_is_the_m_estimate_of_the_bin_rate():
+    """(k + m p0) / (n + m) per bin, exactly; an empty small bin never outranks a bin with events."""
+    # uniform bins over [0, 10]: bin 0 holds 100 runs with 6 events, bin 9 two runs without
+    x = np.r_[np.full(100, 0.5), np.full(98, 5.5), [9.5, 10.0]]
+    y = np.zeros(200, bool)
+    y[:6] = True
+    m = 10.0
+    model = naive_bayes(cfg_with(n_bins=10, bin_strategy="uniform", m_estimate=m)).fit(x[:, None], y)
+    p0 = 6 / 200
+    s = positive_score(model, np.array([[0.5], [5.5], [9.7], [3.0]]))
+    np.testing.assert_allclose(s, [(6 + m * p0) / (100 + m), (0 + m * p0) / (98 + m), (0 + m * p0) / (2 + m),
+                                   p0], rtol=1e-15)
+    assert s[0] > s[2] > s[1]  # the populated bin with events first; the empty small bin below the base rate
+    assert s[2] < p0 and s[3] == p0  # an unseen bin scores the base rate
+    # with m = 0 the score is the bin's own event rate
+    raw = naive_bayes(cfg_with(n_bins=10, bin_strategy="uniform", m_estimate=0.0)).fit(x[:, None], y)
+    assert positive_score(raw, np.array([[0.5]]))[0] == 0.06
 
 
 def separable(n=300, k=3, seed=1):
@@ -122,45 +141,43 @@ def separable(n=300, k=3, seed=1):
     return X, y
 
 
-@pytest.mark.parametrize("make", [naive_bayes, rbf_svm])
-def test_evaluation_clones_the_prototype_and_matches_a_fit_by_hand(make):
-    cfg = cfg_with(bootstrap={"n_boot": 20, "level": 0.95, "seed": 0})
+def test_vectorised_scores_equal_the_estimators_fitted_one_by_one():
+    cfg = cfg_with(n_bins=7)
     X_tr, y_tr = separable(seed=1)
-    X_te, y_te = separable(seed=2)
-    prototype = make(cfg)
-    ev = evaluate_predictor(prototype, X_tr, y_tr, X_te, y_te, cfg, keep_scores=True)
-    with pytest.raises(NotFittedError):
-        check_is_fitted(prototype)
-    assert ev.row["status"] == "ok" and 0.6 < ev.row["auc"] < 1.0
-    by_hand = make(cfg).fit(X_tr, y_tr)
-    if make is naive_bayes:
-        s_te, s_tr = by_hand.predict_proba(X_te)[:, 1], by_hand.predict_proba(X_tr)[:, 1]
-    else:  # classes_ = [False, True]: the decision function is positive towards the event
-        s_te, s_tr = by_hand.decision_function(X_te), by_hand.decision_function(X_tr)
-    assert ev.row["auc"] == roc_auc_score(y_te, s_te) and ev.row["auc_train"] == roc_auc_score(y_tr, s_tr)
-    np.testing.assert_array_equal(ev.score_test, s_te)
-    fpr, tpr, _ = roc_curve(y_te, s_te)
-    np.testing.assert_array_equal(ev.fpr, fpr)
-    np.testing.assert_array_equal(ev.tpr, tpr)
+    X_te, _ = separable(seed=2)
+    X_tr[:40, 1] = 0.0  # ties in one column
+    nb, svm = naive_bayes(cfg), rbf_svm(cfg)
+    cols = ["a", "b", "c"]
+    specs = [Predictor(c, "ftle", "local", (c,), nb) for c in cols] + [Predictor("svm", "svm", "local", tuple(cols), svm)]
+    got = Scorer(specs, cols)(X_tr, y_tr, X_te)
+    for k in range(3):
+        by_hand = positive_score(naive_bayes(cfg).fit(X_tr[:, [k]], y_tr), X_te[:, [k]])
+        np.testing.assert_array_equal(got[:, k], by_hand)
+    svm_hand = rbf_svm(cfg).fit(X_tr, y_tr)  # classes_ = [False, True]: positive towards the event
+    np.testing.assert_allclose(got[:, 3], svm_hand.decision_function(X_te), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(naive_bayes_scores(X_tr, y_tr, [X_te], 7, "quantile", cfg.m_estimate)[0], got[:, :3])
+    with pytest.raises(NotFittedError):  # the prototypes stay unfitted
+        check_is_fitted(nb)
+    # a subset of members, in the order asked
+    np.testing.assert_array_equal(Scorer(specs, cols)(X_tr, y_tr, X_te, np.array([2, 0])), got[:, [2, 0]])
 
 
 def test_settings_are_read_strictly_from_the_config():
     cfg = load_config()
     p = PredictConfig.from_config(cfg)
-    assert (p.low_loss, p.high_loss, p.n_bins, p.n_boot) == (4.0, 100.0, 10, 200)
-    del cfg["predict"]["alpha"]
-    with pytest.raises(ValueError, match="alpha"):
+    assert (p.low_loss, p.high_loss, p.n_bins, p.n_boot, p.m_estimate, p.min_positives, p.cv_folds) == (
+        4.0, 100.0, 10, 200, 10.0, 20, 5)
+    del cfg["predict"]["m_estimate"]
+    with pytest.raises(ValueError, match="m_estimate"):
         PredictConfig.from_config(cfg)
     with pytest.raises(ValueError, match="nbins"):
         PredictConfig.from_config(load_config({"predict": {"nbins": 5}}))
     with pytest.raises(ValueError, match="seed"):
         PredictConfig.from_config(load_config({"predict": {"bootstrap": {"n_boot": 5, "level": 0.9, "seed": 0,
                                                                           "seeds": 1}}}))
+    with pytest.raises(ValueError, match="predict.select.folds"):
+        PredictConfig.from_config(load_config({"predict": {"select": {"folds": 1}}}))
     with pytest.raises(KeyError, match="events"):
         PredictConfig.from_config({"predict": load_config()["predict"]})
-    assert cfg_with(svm={"gamma": "1e-3"}).svm_gamma == 1e-3  # YAML 1.1 reads 1e-3 as text
-    assert cfg_with(svm={"gamma": "auto"}).svm_gamma == "auto"
-    with pytest.raises(ValueError, match="low_loss"):
-        PredictConfig.from_config(load_config({"events": {"low_loss": 200.0}}))
-    with pytest.raises(TypeError):
-        PredictConfig()  # no defaults besides config.yaml
+    # the SVM refits at most n_boot resamples
+    assert PredictConfig.from_config(load_config({"predict": {"bootstrap": {"n_boot": 7}}})).n_boot_refit_svm == 7

@@ -92,7 +92,7 @@ def test_load_config_is_idempotent():
 
 def test_overlays_merge_sections_and_replace_values():
     cfg = pc.load_config({"predict": {"bootstrap": {"n_boot": 7}}, "lyapunov": {"checkpoints": [20]}})
-    assert cfg["predict"]["bootstrap"] == {"n_boot": 7, "level": 0.95, "seed": 0}
+    assert cfg["predict"]["bootstrap"] == {"n_boot": 7, "n_boot_svm": 200, "level": 0.95, "seed": 0}
     assert cfg["lyapunov"]["checkpoints"] == [20]
 
 

@@ -37,8 +37,9 @@ PCFG = predict_cfg(2)
 def tables():
     runs = synthetic_runs(n=60, settings=SETTINGS, P=9)
     split = split_runs(runs, PCFG)
-    auc, roc = predict_all(runs, CHECKPOINTS, DT, PCFG, split)
-    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, PCFG, split)
+    predicted = predict_all(runs, CHECKPOINTS, DT, PCFG, split)
+    auc, roc = predicted["auc"], predicted["roc"]
+    restart = restart_policy(runs, predicted["best"], CHECKPOINTS, DT, 36667, PCFG, split)
     X, y = make_task(200, 0, "paper", 2)
     task = pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y[:, 0]})
     return dict(task=task, runs=runs, auc=auc, roc=roc, restart=restart)
@@ -138,9 +139,10 @@ def test_small_and_empty_settings_and_missing_events(tmp_path):
     are still drawn, and the empty panels say why."""
     runs = synthetic_runs(n=1, settings=(("relu", "he"),), P=9)
     cfg = predict_cfg(0)
-    auc, roc = predict_all(runs, CHECKPOINTS, DT, cfg)
+    predicted = predict_all(runs, CHECKPOINTS, DT, cfg)
+    auc, roc = predicted["auc"], predicted["roc"]
     assert auc["auc"].isna().all()
-    restart = restart_policy(runs, auc, CHECKPOINTS, DT, 36667, cfg)
+    restart = restart_policy(runs, predicted["best"], CHECKPOINTS, DT, 36667, cfg)
     tables = dict(runs=runs, auc=auc, roc=roc, restart=restart)
 
     def texts(fig):

@@ -1,7 +1,9 @@
 """Stage 4: early prediction of the final loss (paper, Sec. VI) and the restart policy.
 
 predict: the runs table -> the train/test split, one AUC row per (event, activation,
-predictor, checkpoint), the ROC curves, and Table I (CSV and Markdown).
+predictor, checkpoint), the best member of every group (chosen by cross-validation on the
+training half) with the bootstrap draws behind its interval, the ROC curves, and Table I
+(CSV and Markdown).
 restart_policy: the expected compute per good network with and without stopping runs
 predicted to end with a high final loss (beyond the paper).
 Settings: `events` (thresholds) and `predict` of the config.
@@ -10,6 +12,8 @@ Settings: `events` (thresholds) and `predict` of the config.
 PREDICT_OUT = {
     "split": "results/tables/split.parquet",
     "auc": "results/tables/auc.parquet",
+    "best": "results/tables/best.parquet",
+    "draws": "results/tables/auc_draws.parquet",
     "roc": "results/tables/roc.parquet",
     "table1_csv": "results/tables/table1.csv",
     "table1_md": "results/tables/table1.md",
@@ -23,6 +27,8 @@ rule predict:
     output:
         split=PREDICT_OUT["split"],
         auc=PREDICT_OUT["auc"],
+        best=PREDICT_OUT["best"],
+        draws=PREDICT_OUT["draws"],
         roc=PREDICT_OUT["roc"],
         table1_csv=report(PREDICT_OUT["table1_csv"], caption="../report/table1.rst", category="Prediction",
                           labels={"table": "Table I (CSV)"}),
@@ -47,7 +53,7 @@ rule predict:
 rule restart_policy:
     input:
         runs="results/tables/runs.parquet",
-        auc=PREDICT_OUT["auc"],
+        best=PREDICT_OUT["best"],
         split=PREDICT_OUT["split"],
     output:
         report(RESTART_OUT, caption="../report/restart_policy_table.rst", category="Beyond the paper",

@@ -10,7 +10,9 @@ COMPARISON = "results/paper_comparison.md"
 rule paper_comparison:
     input:
         runs="results/tables/runs.parquet",
-        auc="results/tables/auc.parquet",
+        auc=PREDICT_OUT["auc"],
+        best=PREDICT_OUT["best"],
+        draws=PREDICT_OUT["draws"],
         restart="results/tables/restart_policy.csv",
     output:
         report(COMPARISON, caption="../report/paper_comparison.rst", category="Comparison with the paper",

@@ -1,4 +1,4 @@
-"""Rule paper_comparison: runs, AUC and restart tables -> results/paper_comparison.md."""
+"""Rule paper_comparison: runs, prediction and restart tables -> results/paper_comparison.md."""
 from weightdyn.pipeline.rules import job_log, pin_threads
 
 pin_threads(snakemake.threads)  # before NumPy is imported
@@ -10,8 +10,8 @@ from weightdyn.pipeline.io import atomic_write, read_parquet  # noqa: E402
 
 with job_log(snakemake) as log:
     runs = read_parquet(snakemake.input.runs)
-    auc = read_parquet(snakemake.input.auc)
+    tables = {name: read_parquet(snakemake.input[name]) for name in ("auc", "best", "draws")}
     restart = pd.read_csv(snakemake.input.restart)
-    md = comparison_markdown(runs, auc, restart, snakemake.params.config)
+    md = comparison_markdown(runs, tables, restart, snakemake.params.config)
     atomic_write(snakemake.output[0], lambda tmp: tmp.write_text(md))
     print(f"wrote {snakemake.output[0]} ({len(md.splitlines())} lines)", file=log)

@@ -1,4 +1,5 @@
-"""Rule predict: runs table -> split, AUC table, ROC curves, Table I (CSV, Markdown)."""
+"""Rule predict: runs table -> split, AUC table, best members, bootstrap draws, ROC curves,
+Table I (CSV, Markdown)."""
 from weightdyn.pipeline.rules import job_log, pin_threads
 
 pin_threads(1)  # one BLAS thread per worker process; workers = rule threads
@@ -23,15 +24,18 @@ with job_log(snakemake) as log:
     print(f"split (runs per half and outcome; diverged runs count as high):\n{counts.to_string()}", file=log)
     diverged = split.groupby(["activation", "init"])["diverged"].sum()
     print(f"diverged runs per setting:\n{diverged.to_string()}", file=log)
-    auc, roc = predict_all(runs, p.checkpoints, p.dt, cfg, split, n_jobs=snakemake.threads)
+    tables = predict_all(runs, p.checkpoints, p.dt, cfg, split, n_jobs=snakemake.threads)
+    auc, best = tables["auc"], tables["best"]
     short = auc[auc["status"] != "ok"]
     print(f"{len(auc)} AUC rows in {time.perf_counter() - start:.1f} s; {len(short)} not computed "
           f"(too few events); {int(auc['n_excluded'].sum())} predictor values excluded as non-finite", file=log)
     meta = provenance(kind="prediction", events=dict(p.events), predict=dict(p.predict))
     write_parquet(split, out.split, meta)
-    write_parquet(auc, out.auc, meta)
-    write_parquet(roc, out.roc, meta)
-    t1 = table1(auc, cfg)
+    for name in ("auc", "best", "draws", "roc"):
+        write_parquet(tables[name], out[name], meta)
+    tied = best[(best["n_candidates"] > 1) & (best["n_tied"] > 1)]
+    print(f"best members: {len(tied)} of {int((best['n_candidates'] > 1).sum())} choices had ties", file=log)
+    t1 = table1(best, cfg)
     write_csv(t1, out.table1_csv)
     md = table1_markdown(t1, cfg=cfg)
     atomic_write(out.table1_md, lambda tmp: tmp.write_text(md))

@@ -1,4 +1,4 @@
-"""Rule restart_policy: runs, AUC table and split -> results/tables/restart_policy.csv."""
+"""Rule restart_policy: runs, best members and split -> results/tables/restart_policy.csv."""
 from weightdyn.pipeline.rules import job_log, pin_threads
 
 pin_threads(snakemake.threads)  # before NumPy is imported
@@ -11,7 +11,7 @@ p = snakemake.params
 with job_log(snakemake) as log:
     cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict})
     runs = read_parquet(snakemake.input.runs)
-    table = restart_policy(runs, read_parquet(snakemake.input.auc), p.checkpoints, p.dt, p.n_intervals, cfg,
+    table = restart_policy(runs, read_parquet(snakemake.input.best), p.checkpoints, p.dt, p.n_intervals, cfg,
                            split=read_parquet(snakemake.input.split))
     write_csv(table, snakemake.output[0])
     print(table.to_string(), file=log)

@@ -3,16 +3,45 @@
 `compare_claims` evaluates every claim of the project's reading of the paper
 (final-loss clusters, shares of positive exponents, high losses and positive exponents,
 mean |cos| of high-loss runs, tangent CLV pairs, early prediction of low losses,
-Table I, and a few more statements of Sec. VI) on the runs table and the AUC table.
-Each `Claim` holds the paper's statement, our numbers behind it (`values`: shares with
-the runs behind them, AUC rows with their bootstrap intervals) and verdicts; the paper's
-numbers are in `paper`. `report.markdown` renders them.
+Table I, and a few more statements of Sec. VI) on the runs table and the prediction
+tables (`evaluate.predict_all`). Each `Claim` holds the paper's statement, our numbers
+behind it (`values`) and verdicts; the paper's numbers are in `paper`.
+`report.markdown` renders them, with the rule of every claim (`Claim.note`).
 
-Verdicts: 'agree' (the paper's number lies in our 95% interval, Wilson for shares, or
-the qualitative statement holds in our runs), 'differ' (it does not), 'partly' (it holds
-for some of the items it names), 'not testable' (too few runs or events at this scale,
-or the checkpoint was not computed). A claim with parts (raw and with tolerance, one per
-activation) has one verdict per part.
+Verdicts: 'agree', 'differ', 'partly' (it holds for some of the items it names),
+'inconclusive' (our interval admits both readings) and 'not testable: <why>' (too few
+runs or events at this scale, or not computed). Every verdict on an AUC needs
+`min_positives` positives in the test half; with fewer it reads 'not testable: N
+positives', whatever the AUC. A claim with parts (one per activation or event; raw and
+with tolerance where these differ) has one verdict per part.
+
+The rules, each a reading of the paper's sentence fixed before the results it judges:
+- three clusters (ReLU + He): the density of log10 c_f (Gaussian KDE, a kernel of
+  CLUSTER_BANDWIDTH decades, peaks of at least 5% of the highest) has a peak in each
+  range c_f < low, low..high, > high; not testable if a range holds runs but fewer than
+  `min_positives`, differ if one holds none.
+- tanh + He: no run above the high threshold.
+- wide-range init: the standard deviation of log10 c_f (a spread over all runs, which no
+  quantile can place between two clusters) is larger under wide init, for each
+  activation, by a bootstrap interval of the difference; and some tanh + wide run ends
+  above the high threshold.
+- shares of positive exponents: the paper's share lies in our Wilson interval; raw and
+  with tolerance are separate parts only where their counts differ.
+- high losses need three positive leading exponents: every high-loss run has them.
+- mean |cos| of high-loss runs: a lower median, one-sided Mann-Whitney p < SIGNIFICANCE.
+- tangent pairs: see `angles.cos_groups`.
+- FTLEs predict low losses from t = 0.03: the lower end of the best FTLE's interval is
+  above CHANCE at each checkpoint from then on.
+- Table I cells: the paper's AUC lies in our interval of the same row.
+- the three most stable FTLEs at t = 0.015: each lower interval end above HIGH_ACCURACY.
+- the mean |cos| is the most effective angle predictor: it is among the best within the
+  intervals, i.e. the paired interval of AUC(best pair) - AUC(mean |cos|) reaches 0, at
+  each checkpoint (partly: at some).
+- FTLEs predict earlier than angles (t = 0.015), per event: agree if the paired interval
+  of AUC(best FTLE) - AUC(best pair) is above 0, differ if below, inconclusive if it
+  holds 0.
+AUC intervals are those of the refit bootstrap (both halves resampled, everything
+refitted); paired intervals take the two AUCs from the same resamples.
 """
 from __future__ import annotations
 
@@ -27,16 +56,29 @@ from ..model import activations
 from . import paper
 from .angles import cos_groups
 from .config import PredictConfig
+from .evaluate import paired_difference
 from .events import usable_runs
 from .predictors import ftle_name
-from .stats import Share, density_peaks
-from .table1 import best_rows
+from .stats import Share, bootstrap_difference, density_peak_locations
+from .table1 import best_row, group_form
 
-VERDICTS = ("agree", "partly", "differ", "not testable")
+NOT_TESTABLE = "not testable"
+VERDICTS = ("agree", "partly", "differ", "inconclusive", NOT_TESTABLE)
 SIGNIFICANCE = 0.05   # one-sided Mann-Whitney test of the mean |cos| of high-loss runs
 CHANCE = 0.5          # the AUC of a predictor without information
 HIGH_ACCURACY = 0.9   # lower interval end that counts as "high accuracy" (Fig. 12)
 TOP_QUANTILE = 0.99   # reported beside the largest |cos| of the tangent-pair claim
+SPREAD_BOOT = 2000    # bootstrap resamples of the spread difference (wide-range claim)
+CLUSTER_BANDWIDTH = 0.1  # decades: the kernel of the log10 c_f density in which clusters are peaks
+
+
+def not_testable(reason: str) -> str:
+    return f"{NOT_TESTABLE}: {reason}"
+
+
+def verdict_kind(verdict: str) -> str:
+    """The verdict without its reason: one of VERDICTS."""
+    return verdict.split(":", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -45,8 +87,8 @@ class Claim:
 
     topic: the part of the paper ('final_loss', 'lyapunov', 'angles', 'prediction',
     'table1'); kind: how its values are laid out (claims of one kind share a layout);
-    verdicts: (part, verdict) pairs, part '' for a claim without parts; note: what the
-    verdict means, or a caveat.
+    verdicts: (part, verdict) pairs, part '' for a claim without parts; note: the rule of
+    the verdict, or a caveat.
     """
 
     key: str
@@ -67,6 +109,13 @@ def _he(act: str) -> str:
     return f"{activations.get(act).label} + He"
 
 
+def _raw_and_tolerance(raw: Share, tol: Share, verdict) -> tuple[tuple[str, str], ...]:
+    """One verdict if the raw and the with-tolerance counts agree, else one per part."""
+    if (raw.k, raw.n) == (tol.k, tol.n):
+        return (("raw = with tolerance", verdict(raw)),)
+    return (("raw", verdict(raw)), ("with tolerance", verdict(tol)))
+
+
 # ----------------------------------------------------------------------------------
 # Final losses (Sec. IV, Figs. 3, 4).
 
@@ -74,9 +123,26 @@ def _final_loss(sub: pd.DataFrame, low: float, high: float) -> dict:
     ok = usable_runs(sub)
     c = ok[col.FINAL_LOSS].to_numpy(dtype=np.float64)
     n = len(c)
+    peaks = density_peak_locations(np.log10(c[c > 0]), bandwidth=CLUSTER_BANDWIDTH) if n else np.zeros(0)
     return dict(n=n, left_out=len(sub) - n, low=Share(int((c < low).sum()), n),
                 mid=Share(int(((c >= low) & (c <= high)).sum()), n), high=Share(int((c > high).sum()), n),
-                peaks=density_peaks(np.log10(c[c > 0])) if n else 0)
+                peaks=len(peaks), peak_c=10.0 ** peaks)
+
+
+def _clusters_verdict(v: dict, low: float, high: float, min_runs: int) -> str:
+    if not v["n"]:
+        return not_testable("no runs")
+    ranges = {"low": v["peak_c"] < low, "mid": (v["peak_c"] >= low) & (v["peak_c"] <= high), "high": v["peak_c"] > high}
+    if any(v[r].k == 0 for r in ranges):
+        return "differ"
+    few = [f"{v[r].k} runs in the {r} range" for r in ranges if v[r].k < min_runs]
+    if few:
+        return not_testable(", ".join(few))
+    return "agree" if all(m.any() for m in ranges.values()) else "differ"
+
+
+def _log_sd(c: np.ndarray) -> float:
+    return float(np.std(np.log10(c), ddof=1))
 
 
 def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
@@ -86,34 +152,43 @@ def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
     out = [
         Claim("final_loss_relu_he", "final_loss_relu_he", "final_loss", "Sec. IV, Fig. 3(a)",
               f"ReLU + He: three clusters of c_f (low, intermediate, high > {hi:g})",
-              _one("not testable" if not relu["n"] else
-                   "agree" if min(relu["low"].k, relu["mid"].k, relu["high"].k) > 0 else "differ"),
-              "agree means every one of the three ranges holds runs.", relu),
+              _one(_clusters_verdict(relu, lo, hi, p.min_positives)),
+              f"agree means the density of log10 c_f (Gaussian KDE with a kernel of {CLUSTER_BANDWIDTH:g} decades) has "
+              f"a peak in each of the three ranges; not testable if a range holds fewer than {p.min_positives} runs, "
+              "differ if none.",
+              relu),
         Claim("final_loss_tanh_he", "final_loss_tanh_he", "final_loss", "Sec. IV, Fig. 3(b)",
               f"tanh + He: no c_f > {hi:g}; one distinct low peak",
-              _one("not testable" if not tanh["n"] else "agree" if tanh["high"].k == 0 else "differ"),
+              _one(not_testable("no runs") if not tanh["n"] else "agree" if tanh["high"].k == 0 else "differ"),
               f"agree means no tanh + He run ends above {hi:g}.", tanh),
     ]
-    iqr, tanh_high = {}, None
+    spread, tanh_high = {}, None
     for act in paper.ACTIVATIONS:
         he, wide = usable_runs(col.setting_rows(runs, act, "he")), usable_runs(col.setting_rows(runs, act, "wide"))
-        if not len(he) or not len(wide):
+        c_he, c_wide = (s[col.FINAL_LOSS].to_numpy(dtype=np.float64) for s in (he, wide))
+        c_he, c_wide = c_he[c_he > 0], c_wide[c_wide > 0]
+        if len(c_he) < 2 or len(c_wide) < 2:
             continue
-        iqr[act] = [(float(np.subtract(*np.quantile(np.log10(s[col.FINAL_LOSS]), [0.75, 0.25]))), len(s))
-                    for s in (he, wide)]
+        diff = bootstrap_difference(c_wide, c_he, _log_sd, SPREAD_BOOT, seed=len(spread))
+        spread[act] = dict(he=_log_sd(c_he), wide=_log_sd(c_wide), n_he=len(c_he), n_wide=len(c_wide), diff=diff)
         if act == "tanh":
             tanh_high = Share(int((wide[col.FINAL_LOSS] > hi).sum()), len(wide))
-    if iqr and tanh_high is not None:
-        verdict = "agree" if all(w > h for (h, _), (w, _) in iqr.values()) and tanh_high.k > 0 else "differ"
+    if len(spread) == len(paper.ACTIVATIONS) and tanh_high is not None:
+        lows, highs = [d["diff"][1] for d in spread.values()], [d["diff"][2] for d in spread.values()]
+        if any(h < 0 for h in highs) or tanh_high.k == 0:
+            verdict = "differ"
+        else:
+            verdict = "agree" if all(lo_ > 0 for lo_ in lows) else "inconclusive"
     else:
-        verdict = "not testable"
+        verdict = not_testable("needs He and wide runs of both activations")
     counts = {(a, i): len(usable_runs(col.setting_rows(runs, a, i))) for a in paper.ACTIVATIONS for i in paper.INITS}
     out.append(Claim(
         "final_loss_wide", "final_loss_wide", "final_loss", "Sec. IV, Fig. 4",
         f"wide-range init: flatter, wider loss distributions than He; c_f > {hi:g} also with tanh", _one(verdict),
-        "agree means a larger interquartile range of log10 c_f under wide init for every activation, "
-        "and at least one tanh + wide run above the high threshold.",
-        dict(iqr=iqr, tanh_wide_high=tanh_high, counts=counts)))
+        "agree means a larger standard deviation of log10 c_f under wide init for every activation (the 95% "
+        "bootstrap interval of the difference above 0) and at least one tanh + wide run above the high threshold; "
+        "differ if an interval lies below 0 or no such run exists; inconclusive otherwise.",
+        dict(spread=spread, tanh_wide_high=tanh_high, counts=counts)))
     return out
 
 
@@ -136,34 +211,31 @@ def _le_claims(runs: pd.DataFrame, p: PredictConfig, tol: float) -> list[Claim]:
         text = (f"no {_he(act)} run has {exponents}" if share == 0.0
                 else f"{share:.0%} of {_he(act)} runs have {exponents}")
         if P < k:
-            out.append(Claim(key, "missing_exponents", "lyapunov", "Sec. V, Fig. 5", text, _one("not testable"),
-                             values=dict(k=k, n=len(ok))))
+            out.append(Claim(key, "missing_exponents", "lyapunov", "Sec. V, Fig. 5", text,
+                             _one(not_testable(f"fewer than {k} exponents")), values=dict(k=k, n=len(ok))))
             continue
         raw, with_tol = _leading_positive(ok, k, tol)
         if share == 0.0:
-            verdicts = ["not testable" if not s.n else "agree" if s.k == 0 else "differ" for s in (raw, with_tol)]
+            def judge(s): return not_testable("no runs") if not s.n else "agree" if s.k == 0 else "differ"
         else:
-            verdicts = [s.verdict(share) for s in (raw, with_tol)]
+            def judge(s): return s.verdict(share) if s.n else not_testable("no runs")
         out.append(Claim(
-            key, "le_share", "lyapunov", "Sec. V, Fig. 5", text,
-            (("raw", verdicts[0]), ("with tolerance", verdicts[1])),
-            "The exponents of dead ReLU directions are 0 up to rounding; the tolerance separates them from "
-            "genuinely positive ones.", dict(raw=raw, tol=with_tol, n=len(ok), tolerance=tol)))
+            key, "le_share", "lyapunov", "Sec. V, Fig. 5", text, _raw_and_tolerance(raw, with_tol, judge),
+            "agree means the paper's share lies in our 95% Wilson interval (for a share of 0: no run). The exponents "
+            "of dead ReLU directions are 0 up to rounding; the tolerance separates them from genuinely positive ones.",
+            dict(raw=raw, tol=with_tol, n=len(ok), tolerance=tol)))
 
     ok = usable_runs(col.setting_rows(runs, "relu", "he"))
     k = paper.HIGH_LOSS_LEADING
     if P < k:
         return out + [Claim("high_loss_three_positive", "missing_exponents", "lyapunov", "Sec. V, Fig. 7(a)",
                             "very high losses occur only when the three leading LEs are positive",
-                            _one("not testable"), values=dict(k=k, n=len(ok)))]
+                            _one(not_testable(f"fewer than {k} exponents")), values=dict(k=k, n=len(ok)))]
     final = ok[col.FINAL_LOSS]
     raw, with_tol = _leading_positive(ok[final > p.high_loss], k, tol)
     rest, _ = _leading_positive(ok[final <= p.high_loss], k, tol)
-    if not raw.n:
-        verdicts = _one("not testable")
-    else:
-        verdicts = tuple((part, "agree" if s.k == s.n else "differ")
-                         for part, s in (("raw", raw), ("with tolerance", with_tol)))
+    verdicts = (_one(not_testable("no high-loss runs")) if not raw.n else
+                _raw_and_tolerance(raw, with_tol, lambda s: "agree" if s.k == s.n else "differ"))
     out.append(Claim(
         "high_loss_three_positive", "high_loss_three_positive", "lyapunov", "Sec. V, Fig. 7(a)",
         f"very high losses (ReLU + He, c_f > {p.high_loss:g}) occur only when the three leading LEs are positive",
@@ -188,7 +260,7 @@ def _cos_claims(runs: pd.DataFrame, p: PredictConfig, tangent: float, orthogonal
         lower = values["median_high"] < values["median_rest"] and values["p_value"] < SIGNIFICANCE
         verdict = "agree" if lower else "differ"
     else:
-        verdict = "not testable"
+        verdict = not_testable("no high-loss or no other runs")
     out = [Claim(
         "mean_cos_high", "mean_cos_high", "angles", "Sec. V, Fig. 9(a)",
         "the mean |cos theta_ij| between CLVs at the end of training drops clearly for high-loss ReLU runs",
@@ -213,7 +285,7 @@ def _cos_claims(runs: pd.DataFrame, p: PredictConfig, tangent: float, orthogonal
         values["common"] = common
         verdict = "agree" if len(found) == len(paper.TANGENT_PAIRS) else ("partly" if found else "differ")
     else:
-        verdict = "not testable"
+        verdict = not_testable("needs ReLU + He and tanh + He runs")
     out.append(Claim(
         "tangent_pairs", "tangent_pairs", "angles", "Sec. V, Fig. 8",
         f"pairs {', '.join(f'({i},{j})' for i, j in paper.TANGENT_PAIRS)} show tangencies (|cos| near 1) "
@@ -226,126 +298,143 @@ def _cos_claims(runs: pd.DataFrame, p: PredictConfig, tangent: float, orthogonal
 # ----------------------------------------------------------------------------------
 # Early prediction (Sec. VI, Figs. 10-13, Table I).
 
-def _he_rows(auc: pd.DataFrame, event: str, activation: str, interval: int) -> pd.DataFrame:
-    """The AUC rows of an event of `activation` + He at a checkpoint (the paper predicts He runs)."""
-    sub = col.setting_rows(auc, activation, "he")
-    return sub[(sub["event"] == event) & (sub["interval"] == interval)]
+def _he_best(best: pd.DataFrame, event: str, activation: str, group: str, interval: int,
+             p: PredictConfig) -> pd.Series | None:
+    """The best row of `group` (in the form Table I uses) for an event of `activation` + He."""
+    return best_row(best, event, activation, "he", group, group_form(group, p), interval)
 
 
-def auc_row(auc: pd.DataFrame, event: str, activation: str, group: str, form: str | None, interval: int,
-            by: str = "auc_train") -> pd.Series | None:
-    """The best row of `group` (and `form`) for an event of `activation` + He at a checkpoint."""
-    sub = _he_rows(auc, event, activation, interval)
-    best = best_rows(sub, group, form, by=by)
-    return best.iloc[0] if len(best) else None
+def _untestable(r: pd.Series | None, p: PredictConfig) -> str | None:
+    """Why no verdict can rest on the AUC row r, or None if it can."""
+    if r is None:
+        return not_testable("not computed")
+    if not np.isfinite(r["auc"]):
+        return not_testable(r["status"])
+    if r["positives"] < p.min_positives:
+        return not_testable(f"{int(r['positives'])} positives")
+    return None
 
 
-def _finite(r) -> bool:
-    return r is not None and np.isfinite(r["auc"])
-
-
-def _low_claim(auc: pd.DataFrame, p: PredictConfig, intervals: list[int]) -> Claim:
-    later = [i for i in paper.CHECKPOINTS if i >= paper.LOW_FROM and i in intervals]
+def _low_claim(best: pd.DataFrame, p: PredictConfig) -> Claim:
+    computed = set(best["interval"])
+    later = [i for i in sorted(paper.CHECKPOINTS) if i >= paper.LOW_FROM and i in computed]
     rows, counts, verdicts = {}, {}, []
     for act in paper.ACTIVATIONS:
-        by_interval = {i: auc_row(auc, "low", act, "ftle", p.ftle_form, i) for i in sorted(paper.CHECKPOINTS)}
+        by_interval = {i: _he_best(best, "low", act, "ftle", i, p) for i in sorted(paper.CHECKPOINTS)}
         rows[act] = [(paper.CHECKPOINTS[i], r) for i, r in by_interval.items()]
         if later and by_interval[later[0]] is not None:
             counts[act] = by_interval[later[0]]
-        ok = [bool(r["ci_low"] > CHANCE) if _finite(r) else None for r in (by_interval[i] for i in later)]
-        testable = later and all(v is not None for v in ok)
-        verdicts.append((act, ("agree" if all(ok) else "differ") if testable else "not testable"))
+        why = [w for w in (_untestable(by_interval[i], p) for i in later) if w] or (
+            [] if later else [not_testable(f"no checkpoint from t = {paper.CHECKPOINTS[paper.LOW_FROM]} on computed")])
+        if why:
+            verdicts.append((act, why[0]))
+        else:
+            verdicts.append((act, "agree" if all(by_interval[i]["ci_low"] > CHANCE for i in later) else "differ"))
     label = paper.CHECKPOINTS[paper.LOW_FROM]
     return Claim(
         "ftle_predict_low", "ftle_predict_low", "prediction", "Sec. VI, Fig. 10",
         f"FTLEs predict a low final loss (c_f < {p.low_loss:g}) from t = {label} on (ReLU and tanh, He)",
         tuple(verdicts),
-        f"agree means the lower end of the interval is above {CHANCE:g} at every checkpoint from t = {label} on.",
+        f"agree means the lower end of the best FTLE's interval is above {CHANCE:g} at every computed checkpoint "
+        f"from t = {label} on.",
         dict(form=p.ftle_form, rows=rows, counts=counts))
 
 
-def _table1_claims(auc: pd.DataFrame, p: PredictConfig, intervals: list[int]) -> list[Claim]:
+def _table1_claims(best: pd.DataFrame, p: PredictConfig) -> list[Claim]:
     out = []
     for group, values in paper.TABLE1.items():
-        form = p.ftle_form if group in ("ftle", "svm") else None
         for interval, number in zip(sorted(paper.CHECKPOINTS), values):
             label = paper.CHECKPOINTS[interval]
-            r = auc_row(auc, "high", "relu", group, form, interval)
-            computed = r is not None and interval in intervals
-            if not computed or not np.isfinite(r["auc"]):
-                verdict = "not testable"
-            else:
-                verdict = "agree" if np.isfinite(r["ci_low"]) and r["ci_low"] <= number <= r["ci_high"] else "differ"
+            r = _he_best(best, "high", "relu", group, interval, p)
+            verdict = _untestable(r, p) or ("agree" if r["ci_low"] <= number <= r["ci_high"] else "differ")
             out.append(Claim(f"table1_{group}_t{label}", "table1", "table1", "Table I",
                              f"{paper.TABLE1_NAMES[group]}, t = {label}: AUC {number}", _one(verdict),
-                             values=dict(group=group, t=label, paper=number, row=r if computed else None)))
+                             values=dict(group=group, t=label, paper=number, row=r)))
     return out
 
 
 def _stable_ftle_claim(auc: pd.DataFrame, p: PredictConfig, P: int) -> Claim:
     rows = []
+    sub = col.setting_rows(auc, "relu", "he")
+    sub = sub[(sub["event"] == "high") & (sub["interval"] == paper.EARLY)]
     for q in range(max(P - paper.N_STABLE + 1, 1), P + 1):
-        sub = _he_rows(auc, "high", "relu", paper.EARLY)
-        sub = sub[sub["predictor"] == ftle_name(p.ftle_form, q)]
-        rows.append((q, sub.iloc[0] if len(sub) else None))
-    if len(rows) == paper.N_STABLE and all(_finite(r) for _, r in rows):
-        verdict = "agree" if all(r["ci_low"] > HIGH_ACCURACY for _, r in rows) else "differ"
+        hit = sub[sub["predictor"] == ftle_name(p.ftle_form, q)]
+        rows.append((q, hit.iloc[0] if len(hit) else None))
+    why = [w for w in (_untestable(r, p) for _, r in rows) if w]
+    if why or len(rows) < paper.N_STABLE:
+        verdict = why[0] if why else not_testable(f"fewer than {paper.N_STABLE} exponents")
     else:
-        verdict = "not testable"
+        verdict = "agree" if all(r["ci_low"] > HIGH_ACCURACY for _, r in rows) else "differ"
     early = paper.CHECKPOINTS[paper.EARLY]
     return Claim(
         "stable_ftle_high_early", "stable_ftle_high_early", "prediction", "Sec. VI, Fig. 12",
         f"the three most stable FTLEs predict c_f > {p.high_loss:g} with high accuracy already at t = {early}",
         _one(verdict), f"agree means each lower interval end above {HIGH_ACCURACY:g}.",
-        dict(rows=rows if verdict != "not testable" else [], t=early))
+        dict(rows=[(q, r) for q, r in rows if r is not None], t=early))
 
 
-def _mean_cos_claim(auc: pd.DataFrame, p: PredictConfig, P: int) -> Claim:
-    cells, wins = [], []
+def _mean_cos_claim(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) -> Claim:
+    cells, among, why = [], [], None
     for interval in sorted(paper.CHECKPOINTS):
-        sub = _he_rows(auc, "high", "relu", interval)
-        sub = sub[sub["group"].isin(["cos", "mean_cos"]) & (sub["status"] == "ok")]
-        if not len(sub):
+        pair = _he_best(best, "high", "relu", "cos", interval, p)
+        mean = _he_best(best, "high", "relu", "mean_cos", interval, p)
+        reason = _untestable(pair, p) or _untestable(mean, p)
+        if reason:
+            why = why or reason
+            cells.append((paper.CHECKPOINTS[interval], mean, pair, (np.nan, np.nan, 0)))
             continue
-        best = sub.loc[sub["auc"].idxmax()]
-        mean = sub[sub["group"] == "mean_cos"]
-        m = mean.iloc[0] if len(mean) else None
-        cells.append((paper.CHECKPOINTS[interval], m, best))
-        wins.append(m is not None and m["auc"] >= best["auc"] - 1e-12)
-    verdict = "not testable" if not wins else ("agree" if all(wins) else ("partly" if any(wins) else "differ"))
+        d = paired_difference(draws, "high", "relu", interval, (pair["group"], pair["form"]), (mean["group"], mean["form"]),
+                    p.ci_level)
+        cells.append((paper.CHECKPOINTS[interval], mean, pair, d))
+        among.append(d[2] > 0 and d[0] <= 0.0)
+    if why:
+        verdict = why
+    elif not all(c[3][2] for c in cells):
+        verdict = not_testable("no bootstrap resamples")
+    else:
+        verdict = "agree" if all(among) else ("partly" if any(among) else "differ")
     return Claim(
         "mean_cos_best_angle", "mean_cos_best_angle", "prediction", "Sec. VI, Fig. 13",
         f"the mean |cos theta_ij| is the most effective angle predictor of c_f > {p.high_loss:g} (ReLU)",
         _one(verdict),
-        f"agree means its test AUC is the largest among the {len(col.pairs(P))} pairs and the mean at every "
-        "checkpoint.",
+        "agree means the mean |cos| is among the best angle predictors within the intervals: the paired interval "
+        "of AUC(best pair) - AUC(mean |cos|) reaches 0 at every checkpoint (partly: at some).",
         dict(cells=cells))
 
 
-def _earlier_claim(auc: pd.DataFrame, p: PredictConfig) -> Claim:
-    pairs = [(event, auc_row(auc, event, "relu", "ftle", p.ftle_form, paper.EARLY),
-              auc_row(auc, event, "relu", "cos", None, paper.EARLY)) for event in ("high", "low")]
-    if all(_finite(a) and _finite(b) for _, a, b in pairs):
-        verdict = "agree" if all(a["auc"] > b["auc"] for _, a, b in pairs) else "differ"
-    else:
-        verdict = "not testable"
+def _earlier_claim(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) -> Claim:
+    parts, pairs = [], []
+    for event in ("high", "low"):
+        a = _he_best(best, event, "relu", "ftle", paper.EARLY, p)
+        b = _he_best(best, event, "relu", "cos", paper.EARLY, p)
+        reason = _untestable(a, p) or _untestable(b, p)
+        if reason:
+            parts.append((event, reason))
+            continue
+        lo, hi, n = paired_difference(draws, event, "relu", paper.EARLY, (a["group"], a["form"]), (b["group"], b["form"]),
+                            p.ci_level)
+        pairs.append((event, a, b, (lo, hi, n)))
+        parts.append((event, not_testable("no bootstrap resamples") if not n else
+                      "agree" if lo > 0 else "differ" if hi < 0 else "inconclusive"))
     early = paper.CHECKPOINTS[paper.EARLY]
     return Claim(
         "ftle_earlier_than_angles", "ftle_earlier_than_angles", "prediction", "Sec. VI",
-        f"FTLEs predict the final loss earlier than angles between CLVs (ReLU, t = {early})", _one(verdict),
-        "agree means a larger test AUC of the best FTLE than of the best angle, for both events.",
-        dict(pairs=pairs if verdict != "not testable" else [], t=early))
+        f"FTLEs predict the final loss earlier than angles between CLVs (ReLU, t = {early})", tuple(parts),
+        "per event: agree if the paired interval of AUC(best FTLE) - AUC(best pair) lies above 0, differ if "
+        "below, inconclusive if it holds 0.",
+        dict(pairs=pairs, t=early))
 
 
-def compare_claims(runs: pd.DataFrame, auc: pd.DataFrame, p: PredictConfig, le_tolerance: float,
+def compare_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], p: PredictConfig, le_tolerance: float,
                    cos_tangent: float, cos_orthogonal: float, cos_quantile: float) -> list[Claim]:
-    """Every claim of the paper evaluated on our runs and AUCs (see the module docstring).
+    """Every claim of the paper evaluated on our runs and the prediction tables
+    (`tables`: 'auc', 'best' and 'draws' of `evaluate.predict_all`).
 
     cos_tangent, cos_orthogonal, cos_quantile: the groups of CLV pairs (`angles.cos_groups`).
     """
     P = col.n_exponents(runs.columns)
-    intervals = sorted(set(auc["interval"])) if len(auc) else []
+    auc, best, draws = tables["auc"], tables["best"], tables["draws"]
     return (_loss_claims(runs, p) + _le_claims(runs, p, le_tolerance)
             + _cos_claims(runs, p, cos_tangent, cos_orthogonal, cos_quantile)
-            + [_low_claim(auc, p, intervals)] + _table1_claims(auc, p, intervals)
-            + [_stable_ftle_claim(auc, p, P), _mean_cos_claim(auc, p, P), _earlier_claim(auc, p)])
+            + [_low_claim(best, p)] + _table1_claims(best, p)
+            + [_stable_ftle_claim(auc, p, P), _mean_cos_claim(best, draws, p), _earlier_claim(best, draws, p)])

@@ -1,93 +1,121 @@
-"""The classifiers of the prediction stage as scikit-learn estimators (paper Sec. VI).
+"""The classifiers of the prediction stage (paper Sec. VI), as scikit-learn estimators and
+as one vectorised function for many predictors at once.
 
-Naive Bayes: every predictor binned by `PredictorBins` (fitted on the training half),
-then `CategoricalNB` with Laplace smoothing `alpha`. For one predictor its probability
-P(event | bin) is the smoothed event rate of the bin, the paper's estimate; several
-binned predictors combine as a product of per-feature likelihoods.
+Naive Bayes on one binned predictor: the bins (`binning`) are fitted on the training
+runs, and the score of a run is the m-estimate of the event rate of its bin,
+
+    P(event | bin b) = (k_b + m p0) / (n_b + m),
+
+with k_b events among the n_b training runs of the bin, p0 the event rate of all
+training runs and m the weight of the prior in runs (`m_estimate`; Cestnik 1990). A bin
+with many runs scores its own rate; a small or empty one is pulled toward the base rate,
+so an empty 2-run bin (score below p0) never outranks a bin holding events. With one
+predictor this is naive Bayes exactly (the posterior of one categorical feature).
+`naive_bayes_scores` does the same for every column of a matrix at once (the evaluation
+and its bootstrap); `naive_bayes` is the estimator (a pipeline of `PredictorBins` and
+`BinRate`), equal to it column by column.
+
 SVM: standardized features, `SVC` with an RBF kernel (class weights balanced by default:
-the events are rare).
-Both are prototypes: `evaluate.evaluate_predictor` clones and fits them.
+the events are rare), scored by its decision function.
 """
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.naive_bayes import CategoricalNB
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
+from .binning import assign_bins, bin_edges, n_bins_of
 from .config import PredictConfig
 
 
-@contextmanager
-def _tied_values_allowed():
-    """Silence the warnings of tied values (dead units, constant predictors): they merge
-    bins, which `PredictorBins.fit` handles."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Bins whose width are too small")
-        warnings.filterwarnings("ignore", message="Feature .* is constant")
-        yield
+def bin_rates(bins: np.ndarray, y: np.ndarray, n_bins: np.ndarray, m: float) -> list[np.ndarray]:
+    """Per column the m-estimate (k_b + m p0) / (n_b + m) of every bin's event rate, from
+    the bins (runs, columns) and events y of the training runs."""
+    y = np.asarray(y, dtype=np.float64)
+    p0 = y.mean()
+    offsets = np.r_[0, np.cumsum(n_bins)[:-1]]
+    flat = (bins + offsets).ravel()
+    total = int(n_bins.sum())
+    k = np.bincount(flat, weights=np.broadcast_to(y[:, None], bins.shape).ravel(), minlength=total)
+    n = np.bincount(flat, minlength=total)
+    with np.errstate(invalid="ignore", divide="ignore"):  # m = 0 and an empty bin: no estimate but p0
+        rate = np.where(n + m > 0, (k + m * p0) / (n + m), p0)
+    return np.split(rate, offsets[1:])
+
+
+def naive_bayes_scores(X_train: np.ndarray, y_train: np.ndarray, X_eval: list[np.ndarray], n_bins: int,
+                       strategy: str, m: float) -> list[np.ndarray]:
+    """One naive-Bayes classifier per column of X_train (runs, columns), fitted on y_train;
+    the scores P(event | bin) of every matrix in X_eval (same columns)."""
+    edges = bin_edges(X_train, n_bins, strategy)
+    rates = bin_rates(assign_bins(X_train, edges), y_train, n_bins_of(edges), m)
+    out = []
+    for X in X_eval:
+        bins = assign_bins(X, edges)
+        out.append(np.column_stack([r[bins[:, j]] for j, r in enumerate(rates)]) if rates else bins * 0.0)
+    return out
 
 
 class PredictorBins(TransformerMixin, BaseEstimator):
-    """Every column binned by its own KBinsDiscretizer fitted on the training half.
+    """Every column binned by `binning.bin_edges`, fitted on the training runs.
 
-    Test values beyond the training range fall into the outer bins. Ties can make
-    quantile edges coincide (e.g. a predictor that is exactly 0 for most runs, as the
-    FTLEs of dead ReLU units are); scikit-learn then merges the bins, possibly into one,
-    which would hide a rare event that sits at the tied value. When that leaves fewer
-    bins than both `n_bins` and the number of distinct training values, the quantile
-    edges are taken over the distinct values instead (each value counted once), so that
-    a tie no longer swallows the bins around it. The largest training value always falls
-    into the top bin, so a classifier fitted on the training bins sees every bin index up
-    to n_bins_ - 1.
-
-    Fitted attributes: discretizers_ (one per column), n_bins_ (bins found per column).
+    Fitted attributes: edges_ (one array per column), n_bins_ (bins found per column).
     """
 
     def __init__(self, n_bins: int, strategy: str):
         self.n_bins = n_bins
         self.strategy = strategy
 
-    def _fit_column(self, x: np.ndarray) -> KBinsDiscretizer:
-        kwargs = {"random_state": 0} if self.strategy == "kmeans" else {}
-        kb = KBinsDiscretizer(n_bins=self.n_bins, encode="ordinal", strategy=self.strategy, subsample=None, **kwargs)
-        kb.fit(x)
-        distinct = np.unique(x[:, 0])
-        if self.strategy == "quantile" and int(kb.n_bins_[0]) < min(self.n_bins, len(distinct)):
-            kb = KBinsDiscretizer(n_bins=min(self.n_bins, len(distinct)), encode="ordinal", strategy="quantile",
-                                  subsample=None).fit(distinct[:, None])
-        return kb
-
     def fit(self, X, y=None):
         X = np.asarray(X, dtype=np.float64)
-        with _tied_values_allowed():
-            self.discretizers_ = [self._fit_column(X[:, [k]]) for k in range(X.shape[1])]
-        self.n_bins_ = np.array([int(kb.n_bins_[0]) for kb in self.discretizers_], dtype=np.int64)
+        self.edges_ = bin_edges(X, self.n_bins, self.strategy)
+        self.n_bins_ = n_bins_of(self.edges_)
         self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X) -> np.ndarray:
         """The bin (0 .. n_bins_ - 1) of every value, column by column (int64)."""
-        check_is_fitted(self, "discretizers_")
-        X = np.asarray(X, dtype=np.float64)
-        with _tied_values_allowed():
-            bins = [kb.transform(X[:, [k]])[:, 0].astype(np.int64) for k, kb in enumerate(self.discretizers_)]
-        return np.column_stack(bins)
+        check_is_fitted(self, "edges_")
+        return assign_bins(X, self.edges_)
+
+
+class BinRate(ClassifierMixin, BaseEstimator):
+    """Naive Bayes on one binned predictor: P(event | bin) by the m-estimate (see the
+    module docstring). Input: the bins of `PredictorBins` (one column), boolean events.
+
+    Fitted attributes: classes_ ([False, True]), rates_ (per bin), n_bins_.
+    """
+
+    def __init__(self, n_bins: int, m: float):
+        self.n_bins = n_bins
+        self.m = m
+
+    def fit(self, X, y):
+        X = np.asarray(X, dtype=np.int64)
+        if X.ndim != 2 or X.shape[1] != 1:
+            raise ValueError(f"BinRate takes the bins of one predictor, got shape {X.shape}")
+        y = np.asarray(y, dtype=bool)
+        self.n_bins_ = max(int(self.n_bins), int(X.max()) + 1)
+        self.rates_ = bin_rates(X, y, np.array([self.n_bins_]), self.m)[0]
+        self.classes_ = np.array([False, True])
+        self.n_features_in_ = 1
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "rates_")
+        p = self.rates_[np.clip(np.asarray(X, dtype=np.int64)[:, 0], 0, self.n_bins_ - 1)]
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return self.predict_proba(X)[:, 1] > 0.5
 
 
 def naive_bayes(cfg: PredictConfig) -> Pipeline:
-    """PredictorBins(n_bins, bin_strategy) then CategoricalNB(alpha).
-
-    CategoricalNB takes its categories from the training bins, which hold every bin that
-    `PredictorBins` found (see there): n_categories_ equals n_bins_.
-    """
-    return Pipeline([("bins", PredictorBins(cfg.n_bins, cfg.bin_strategy)), ("nb", CategoricalNB(alpha=cfg.alpha))])
+    """PredictorBins(n_bins, bin_strategy) then BinRate(m_estimate): one predictor."""
+    return Pipeline([("bins", PredictorBins(cfg.n_bins, cfg.bin_strategy)), ("nb", BinRate(cfg.n_bins, cfg.m_estimate))])
 
 
 def rbf_svm(cfg: PredictConfig) -> Pipeline:

@@ -4,16 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine import columns as col
+from .binning import MAX_BINS
+from .binning import STRATEGIES as BIN_STRATEGIES
 
 # predictor name prefix of each FTLE form (see analysis.predictors)
 FTLE_FORMS = {form: f"ftle_{form}" for form in col.FTLE_FORMS}
-BIN_STRATEGIES = ("quantile", "uniform", "kmeans")  # of sklearn's KBinsDiscretizer
 
 EVENTS_KEYS = ("low_loss", "high_loss")
-PREDICT_KEYS = ("inits", "high_activations", "ftle_form", "n_bins", "bin_strategy", "alpha", "test_size",
-                "split_seed", "min_events", "svm", "bootstrap")
+PREDICT_KEYS = ("inits", "high_activations", "ftle_form", "n_bins", "bin_strategy", "m_estimate", "test_size",
+                "split_seed", "min_events", "min_positives", "select", "svm", "bootstrap")
+SELECT_KEYS = ("folds", "seed")
 SVM_KEYS = ("C", "gamma", "class_weight")
-BOOTSTRAP_KEYS = ("n_boot", "level", "seed")
+BOOTSTRAP_KEYS = ("n_boot", "n_boot_svm", "level", "seed")
 
 
 def _section(parent: dict, name: str, keys: tuple[str, ...], where: str = "") -> dict:
@@ -38,14 +40,18 @@ class PredictConfig:
     inits: tuple[str, ...]
     n_bins: int
     bin_strategy: str
-    alpha: float
+    m_estimate: float
     test_size: float
     split_seed: int
     min_events: int
+    min_positives: int
+    cv_folds: int
+    cv_seed: int
     svm_C: float
     svm_gamma: str | float
     svm_class_weight: str | None
     n_boot: int
+    n_boot_svm: int
     ci_level: float
     boot_seed: int
     ftle_form: str
@@ -55,16 +61,24 @@ class PredictConfig:
         object.__setattr__(self, "inits", tuple(self.inits))
         if not self.low_loss < self.high_loss:
             raise ValueError(f"events: low_loss {self.low_loss} must be below high_loss {self.high_loss}")
-        if self.n_bins < 2:
-            raise ValueError(f"predict.n_bins must be at least 2, got {self.n_bins}")
+        if not 2 <= self.n_bins <= MAX_BINS:
+            raise ValueError(f"predict.n_bins must lie in [2, {MAX_BINS}], got {self.n_bins}")
         if self.bin_strategy not in BIN_STRATEGIES:
             raise ValueError(f"predict.bin_strategy must be one of {BIN_STRATEGIES}, got {self.bin_strategy!r}")
         if not 0.0 < self.test_size < 1.0:
             raise ValueError(f"predict.test_size must lie in (0, 1), got {self.test_size}")
         if self.min_events < 1:
             raise ValueError(f"predict.min_events must be at least 1, got {self.min_events}")
+        if self.m_estimate < 0:
+            raise ValueError(f"predict.m_estimate must be non-negative, got {self.m_estimate}")
+        if self.min_positives < 1:
+            raise ValueError(f"predict.min_positives must be at least 1, got {self.min_positives}")
+        if self.cv_folds < 2:
+            raise ValueError(f"predict.select.folds must be at least 2, got {self.cv_folds}")
         if self.n_boot < 0:
             raise ValueError(f"predict.bootstrap.n_boot must be non-negative, got {self.n_boot}")
+        if self.n_boot_svm < 0:
+            raise ValueError(f"predict.bootstrap.n_boot_svm must be non-negative, got {self.n_boot_svm}")
         if not 0.0 < self.ci_level < 1.0:
             raise ValueError(f"predict.bootstrap.level must lie in (0, 1), got {self.ci_level}")
         if self.ftle_form not in FTLE_FORMS:
@@ -80,6 +94,7 @@ class PredictConfig:
         pr = _section(cfg, "predict", PREDICT_KEYS)
         svm = _section(pr, "svm", SVM_KEYS, "predict.")
         boot = _section(pr, "bootstrap", BOOTSTRAP_KEYS, "predict.")
+        select = _section(pr, "select", SELECT_KEYS, "predict.")
         gamma = svm["gamma"]
         if isinstance(gamma, str) and gamma not in ("scale", "auto"):
             gamma = float(gamma)  # a number that YAML 1.1 read as text, e.g. 1e-3
@@ -90,18 +105,27 @@ class PredictConfig:
             inits=tuple(pr["inits"]),
             n_bins=int(pr["n_bins"]),
             bin_strategy=str(pr["bin_strategy"]),
-            alpha=float(pr["alpha"]),
+            m_estimate=float(pr["m_estimate"]),
             test_size=float(pr["test_size"]),
             split_seed=int(pr["split_seed"]),
             min_events=int(pr["min_events"]),
+            min_positives=int(pr["min_positives"]),
+            cv_folds=int(select["folds"]),
+            cv_seed=int(select["seed"]),
             svm_C=float(svm["C"]),
             svm_gamma=gamma if isinstance(gamma, str) else float(gamma),
             svm_class_weight=svm["class_weight"],
             n_boot=int(boot["n_boot"]),
+            n_boot_svm=int(boot["n_boot_svm"]),
             ci_level=float(boot["level"]),
             boot_seed=int(boot["seed"]),
             ftle_form=str(pr["ftle_form"]),
         )
+
+    @property
+    def n_boot_refit_svm(self) -> int:
+        """The resamples that also refit the SVM: the first n_boot_svm of the n_boot."""
+        return min(self.n_boot_svm, self.n_boot)
 
     def events_for(self, activation: str) -> list[str]:
         """The events predicted for an activation: low always, high where configured."""

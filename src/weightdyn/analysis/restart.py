@@ -2,30 +2,28 @@
 
 Stop a run that is predicted to end with c_f > high_loss at checkpoint t and start a
 fresh one; `restart_policy` reports the expected compute per good network with and
-without the policy on the test half.
+without the policy on the test half, the policy (classifier and threshold) set on the
+training half alone.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import sklearn
 
-from ..engine import columns as col
-from ..engine.config import checkpoint_labels
 from .config import PredictConfig
-from .evaluate import boot_seed, evaluate_predictor
-from .events import event_labels
-from .predictors import LOSS, MEAN_COS, ftle_name, predictor_specs, svm_name
-from .split import setting_halves, split_runs
-from .table1 import best_rows
+from .evaluate import Scorer, shortage, boot_seed, checkpoint_oof_scores, checkpoint_tasks
+from .predictors import LOSS, MEAN_COS, ftle_name, svm_name
+from .split import split_runs
+from .table1 import best_row
 
 ORACLE = "oracle"  # stops exactly the high runs: the bound for any predictor
 RESTART_COLUMNS = [
     "activation", "init", "t", "t_label", "interval", "cost_fraction", "predictor", "threshold",
     "n_train", "n_test", "high_test", "stopped", "stopped_high", "stopped_good", "missed_high",
-    "p_good", "compute_without", "compute_with", "saving", "saving_ci_low", "saving_ci_high", "status",
+    "p_good", "compute_without", "compute_with", "saving", "saving_ci_low", "saving_ci_high", "saving_train", "status",
 ]
 
 
@@ -54,72 +52,83 @@ def choose_threshold(score: np.ndarray, good: np.ndarray, cost_fraction: float) 
     return float(candidates[int(np.nanargmin(costs))])
 
 
-def restart_policy(runs: pd.DataFrame, auc: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_intervals: int,
+def restart_policy(runs: pd.DataFrame, best: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_intervals: int,
                    cfg: PredictConfig, split: pd.DataFrame | None = None) -> pd.DataFrame:
     """Expected compute per good network (c_f <= high_loss, not diverged) with and without
     stopping runs predicted to end high at each checkpoint, on the test half.
 
-    Predictors: the best single FTLE (form cfg.ftle_form, chosen on the training half),
-    the SVM on the FTLEs, C(t), the mean |cos theta| and an oracle that stops exactly
-    the high runs (the bound for any predictor). The stopping threshold is chosen on the
-    training half; the saving 1 - compute_with / compute_without has a bootstrap
-    interval over the test half (the fitted classifier and threshold held fixed).
+    Predictors: the best single FTLE (form cfg.ftle_form, chosen by cross-validation on
+    the training half, the `best` table), the SVM on the FTLEs, C(t), the mean
+    |cos theta| and an oracle that stops exactly the high runs (the bound for any
+    predictor). Each classifier is fitted on the training half; the stopping threshold
+    is the one that minimises the expected compute over its out-of-fold scores of the
+    training half (the folds of the best-member choice), so it is set on scores of runs
+    the classifier did not see, as the test runs will be. Reported: the test-half saving
+    1 - compute_with / compute_without, with a bootstrap interval over the test half (the
+    fitted classifier and threshold held fixed), and the out-of-fold saving of the
+    training half (``saving_train``) by which `best_saving` picks a policy. Runs without
+    finite predictors at t (diverged before it) count as stopped there.
     """
     split = split_runs(runs, cfg) if split is None else split
-    labels = checkpoint_labels(checkpoints, dt)
     rows = []
-    settings = sorted({(a, i) for a, i in zip(runs["activation"], runs["init"])
-                       if i in cfg.inits and a in cfg.high_activations})
-    for activation, init in settings:
-        train, test = setting_halves(runs, split, activation, init)
-        h_train = event_labels(train, "high", cfg.low_loss, cfg.high_loss)
-        h_test = event_labels(test, "high", cfg.low_loss, cfg.high_loss)
-        sel = col.setting_rows(auc[auc["event"] == "high"], activation, init)
-        best_ftle = best_rows(sel, "ftle", cfg.ftle_form)
-        for interval, label in zip(checkpoints, labels):
-            frac = float(interval) / float(n_intervals)
-            hit = best_ftle[best_ftle["t_label"] == label]
-            chosen = len(hit) and hit["status"].iloc[0] == "ok"
-            ftle = hit["predictor"].iloc[0] if chosen else ftle_name(cfg.ftle_form, 1)
-            specs = {s.name: s for s in predictor_specs(runs, label, cfg)}
-            base = dict(activation=activation, init=init, t=float(label), t_label=label, interval=int(interval),
-                        cost_fraction=frac, n_train=len(train), n_test=len(test), high_test=int(h_test.sum()))
-            for name in (ftle, svm_name(cfg.ftle_form), LOSS, MEAN_COS, ORACLE):
-                row = dict(base, predictor=name, threshold=np.nan, stopped=0, stopped_high=0, stopped_good=0,
-                           missed_high=int(h_test.sum()), p_good=float((~h_test).mean()) if len(test) else np.nan,
-                           compute_without=expected_compute(np.zeros(len(test), bool), ~h_test, frac),
-                           compute_with=np.nan, saving=np.nan, saving_ci_low=np.nan, saving_ci_high=np.nan)
-                if name == ORACLE:
-                    stop = h_test.copy()
-                    row["status"] = "ok" if len(test) else "no test runs"
-                else:
-                    columns = list(specs[name].columns)
-                    ev = evaluate_predictor(specs[name].estimator, train[columns].to_numpy(dtype=np.float64), h_train,
-                                            test[columns].to_numpy(dtype=np.float64), h_test,
-                                            replace(cfg, n_boot=0), keep_scores=True)
-                    row["status"] = ev.row["status"]
-                    if ev.row["status"] != "ok":  # no classifier: no policy to count
-                        rows.append(dict(row, stopped=None, stopped_high=None, stopped_good=None, missed_high=None))
-                        continue
-                    # runs excluded for a non-finite predictor had diverged by t: stopped at t
-                    s_train = np.full(len(train), np.inf)
-                    s_train[ev.train_index] = ev.score_train
-                    s_test = np.full(len(test), np.inf)
-                    s_test[ev.test_index] = ev.score_test
-                    thr = choose_threshold(s_train, ~h_train, frac)
-                    stop = s_test >= thr
-                    row["threshold"] = thr
-                with_ = expected_compute(stop, ~h_test, frac)
-                row.update(stopped=int(stop.sum()), stopped_high=int((stop & h_test).sum()),
-                           stopped_good=int((stop & ~h_test).sum()), missed_high=int((~stop & h_test).sum()),
-                           compute_with=with_, saving=1.0 - with_ / row["compute_without"])
-                lo, hi = _bootstrap_saving(stop, ~h_test, frac, cfg.n_boot, cfg.ci_level,
-                                           boot_seed(cfg.boot_seed, "restart", activation, init, name, label))
-                row.update(saving_ci_low=lo, saving_ci_high=hi)
-                rows.append(row)
+    tasks = checkpoint_tasks(runs, checkpoints, dt, cfg, split, events=["high"], activations=cfg.high_activations)
+    for train, test, h_train, h_test, key, specs, cols in tasks:
+        frac = float(key["interval"]) / float(n_intervals)
+        r = best_row(best, "high", key["activation"], key["init"], "ftle", cfg.ftle_form, key["interval"])
+        ftle = r["predictor"] if r is not None and r["status"] == "ok" else ftle_name(cfg.ftle_form, 1)
+        names = [ftle, svm_name(cfg.ftle_form), LOSS, MEAN_COS]
+        index = {s.name: k for k, s in enumerate(specs)}
+        scorer = Scorer(specs, cols)
+        X_train, X_test = train.to_numpy(dtype=np.float64), test.to_numpy(dtype=np.float64)
+        ok_tr, ok_te = np.isfinite(X_train).all(axis=1), np.isfinite(X_test).all(axis=1)
+        base = dict({k: key[k] for k in ("activation", "init", "t", "t_label", "interval")}, cost_fraction=frac,
+                    n_train=len(train), n_test=len(test), high_test=int(h_test.sum()))
+        status = shortage(h_train[ok_tr], h_test[ok_te], max(cfg.min_events, 2))
+        without = expected_compute(np.zeros(len(test), bool), ~h_test, frac)
+        empty = dict(threshold=np.nan, stopped=None, stopped_high=None, stopped_good=None, missed_high=None,
+                     p_good=float((~h_test).mean()) if len(test) else np.nan, compute_without=without,
+                     compute_with=np.nan, saving=np.nan, saving_ci_low=np.nan, saving_ci_high=np.nan,
+                     saving_train=np.nan)
+        if status != "ok":
+            rows += [dict(base, predictor=name, **empty, status=status) for name in names]
+        else:
+            members = np.array([index[name] for name in names])
+            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                s_test = np.full((len(test), len(names)), np.inf)
+                s_test[ok_te] = scorer(X_train[ok_tr], h_train[ok_tr], X_test[ok_te], members)
+                s_train = np.full((len(train), len(names)), np.inf)
+                s_train[ok_tr] = checkpoint_oof_scores(X_train[ok_tr], h_train[ok_tr], scorer, members, key, cfg)
+            for j, name in enumerate(names):
+                thr = choose_threshold(s_train[:, j], ~h_train, frac)
+                rows.append(_policy_row(dict(base, predictor=name, threshold=thr), s_test[:, j] >= thr, h_test, frac,
+                                        cfg, saving_train=_saving(s_train[:, j] >= thr, ~h_train, frac)))
+        rows.append(_policy_row(dict(base, predictor=ORACLE, threshold=np.nan), h_test.copy(), h_test, frac, cfg,
+                                saving_train=_saving(h_train, ~h_train, frac)))
     out = pd.DataFrame(rows, columns=RESTART_COLUMNS)
     counts = ["interval", "n_train", "n_test", "high_test", "stopped", "stopped_high", "stopped_good", "missed_high"]
     return out.astype({c: "Int64" for c in counts})
+
+
+def _saving(stop: np.ndarray, good: np.ndarray, frac: float) -> float:
+    """1 - compute with the policy / compute without it."""
+    without = expected_compute(np.zeros(len(stop), bool), good, frac)
+    return 1.0 - expected_compute(stop, good, frac) / without if np.isfinite(without) else float("nan")
+
+
+def _policy_row(row: dict, stop: np.ndarray, high: np.ndarray, frac: float, cfg: PredictConfig,
+                saving_train: float) -> dict:
+    """The counts, compute and test-half saving (with its interval) of a stopping rule."""
+    good = ~high
+    without = expected_compute(np.zeros(len(stop), bool), good, frac)
+    with_ = expected_compute(stop, good, frac)
+    lo, hi = _bootstrap_saving(stop, good, frac, cfg.n_boot, cfg.ci_level,
+                               boot_seed(cfg.boot_seed, "restart", row["activation"], row["init"], row["predictor"],
+                                         row["t_label"]))
+    return dict(row, stopped=int(stop.sum()), stopped_high=int((stop & high).sum()),
+                stopped_good=int((stop & good).sum()), missed_high=int((~stop & high).sum()),
+                p_good=float(good.mean()) if len(good) else np.nan, compute_without=without, compute_with=with_,
+                saving=_saving(stop, good, frac), saving_ci_low=lo, saving_ci_high=hi, saving_train=saving_train,
+                status="ok" if len(stop) else "no test runs")
 
 
 def _bootstrap_saving(stop, good, frac, n_boot, level, seed) -> tuple[float, float]:
@@ -143,12 +152,13 @@ def _bootstrap_saving(stop, good, frac, n_boot, level, seed) -> tuple[float, flo
 
 
 def best_saving(restart: pd.DataFrame) -> tuple[pd.Series, pd.Series | None] | None:
-    """The computed policy with the largest saving, and the oracle of its setting and
-    checkpoint (None if missing); None without a computed policy."""
+    """The computed policy with the largest out-of-fold saving on the training half (its
+    test-half saving is the one to report), and the oracle of its setting and checkpoint
+    (None if missing); None without a computed policy."""
     ok = restart[restart["status"] == "ok"] if len(restart) else restart
-    real = ok[ok["predictor"] != ORACLE]
+    real = ok[(ok["predictor"] != ORACLE) & ok["saving_train"].notna()]
     if not len(real):
         return None
-    b = real.loc[real["saving"].idxmax()]
+    b = real.loc[real["saving_train"].idxmax()]
     o = ok[(ok["predictor"] == ORACLE) & (ok["t"] == b["t"]) & (ok["activation"] == b["activation"])]
     return b, (o.iloc[0] if len(o) else None)

@@ -38,14 +38,39 @@ class Share:
         return "agree" if lo <= paper <= hi else "differ"
 
 
-def density_peaks(values: np.ndarray, prominence: float = 0.05) -> int:
-    """Number of peaks of a Gaussian KDE (Scott's bandwidth) of `values`, counting peaks
-    whose prominence is at least `prominence` x the highest density."""
+PEAK_PROMINENCE = 0.05  # a density peak counts if its prominence is this share of the highest density
+
+
+def density_peak_locations(values: np.ndarray, prominence: float = PEAK_PROMINENCE,
+                           bandwidth: float | None = None) -> np.ndarray:
+    """Where a Gaussian KDE of `values` peaks, counting peaks whose prominence is at least
+    `prominence` x the highest density. The kernel's standard deviation is `bandwidth`
+    (in the units of the values), or Scott's rule if None (which, scaled by the spread of
+    all values, can smooth neighbouring clusters into one). Fewer than 3 values or all
+    equal: the distinct values themselves."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if len(v) < 3 or np.ptp(v) == 0:
-        return int(len(v) > 0)
+        return np.unique(v)
     grid = np.linspace(v.min() - 0.1 * np.ptp(v), v.max() + 0.1 * np.ptp(v), 1024)
-    dens = stats.gaussian_kde(v)(grid)
+    bw = None if bandwidth is None else bandwidth / np.std(v, ddof=1)
+    dens = stats.gaussian_kde(v, bw_method=bw)(grid)
     peaks, _ = find_peaks(dens, prominence=prominence * dens.max())
-    return int(len(peaks))
+    return grid[peaks]
+
+
+def density_peaks(values: np.ndarray, prominence: float = PEAK_PROMINENCE) -> int:
+    """Number of peaks of a Gaussian KDE of `values` (see `density_peak_locations`)."""
+    return len(density_peak_locations(values, prominence))
+
+
+def bootstrap_difference(a: np.ndarray, b: np.ndarray, statistic, n_boot: int, level: float = LEVEL,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """statistic(a) - statistic(b) and its percentile interval over n_boot resamples of a
+    and b (each with replacement, independently)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    diffs = np.array([statistic(rng.choice(a, len(a))) - statistic(rng.choice(b, len(b))) for _ in range(n_boot)])
+    q = (1.0 - level) / 2.0
+    lo, hi = np.quantile(diffs, [q, 1.0 - q])
+    return float(statistic(a) - statistic(b)), float(lo), float(hi)

@@ -2,7 +2,10 @@
 
 Table I shows, per checkpoint, the AUC of the best single |cos theta_ij|, the best single
 FTLE, the SVM on the FTLEs and C(t) for the high event of ReLU + He. The FTLE form used
-there is `ftle_form` (both forms are in the AUC table).
+there is `ftle_form` (both forms are in the tables). The best member of a group and its
+interval come from the `best` table of `evaluate.predict_all` (chosen by cross-validation
+on the training half, with the number of tied candidates and the range of their test
+AUCs); single-member groups (the SVM of a form, C(t)) are their own best member.
 """
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ TABLE1_ROWS = {
     "svm": "SVM on all FTLEs",
     "loss": "C(t)",
 }
+# what Table I shows per cell, from the best table
+CELL_QUANTITIES = ("auc", "ci_low", "ci_high", "delong_low", "delong_high", "predictor", "n_candidates", "n_tied",
+                   "tied_auc_min", "tied_auc_max", "n_test", "positives", "status")
 
 
 def cell(quantity: str, label: str) -> str:
-    """The Table I column of `quantity` (auc, ci_low, ci_high, predictor, n_test, positives,
-    status) at checkpoint label t."""
+    """The Table I column of `quantity` (one of CELL_QUANTITIES) at checkpoint label t."""
     return f"{quantity}_t{label}"
 
 
@@ -32,49 +37,45 @@ def table1_labels(t1: pd.DataFrame) -> list[str]:
     return [c[len(head):] for c in t1.columns if c.startswith(head)]
 
 
-def best_rows(auc: pd.DataFrame, group: str, form: str | None = None, by: str = "auc_train") -> pd.DataFrame:
-    """Per (event, activation, init, t) the row of `group` (and `form`) with the largest
-    `by` ('auc_train': chosen on the training half; 'auc': the maximum over the test
-    half, optimistic). Groups without any computed AUC keep one row (status says why)."""
-    sub = auc[auc["group"] == group]
-    if form is not None:
-        sub = sub[sub["form"] == form]
-    keys = ["event", "activation", "init", "t"]
-    out = []
-    for _, g in sub.groupby(keys, sort=True):
-        valid = g[g["status"] == "ok"]
-        if len(valid) and valid[by].notna().any():
-            out.append(valid.loc[valid[by].idxmax()])
-        else:
-            out.append(g.iloc[0])
-    return pd.DataFrame(out).reset_index(drop=True) if out else sub.iloc[:0]
+def group_form(group: str, cfg: PredictConfig) -> str | None:
+    """The form of `group` that Table I, the claims and the restart policy use: the FTLE
+    form for FTLEs and SVMs, any (None) for the others."""
+    return cfg.ftle_form if group in ("ftle", "svm") else None
 
 
-def table1(auc: pd.DataFrame, cfg: PredictConfig, event: str = "high", activation: str = "relu",
+def best_rows(best: pd.DataFrame, group: str, form: str | None = None) -> pd.DataFrame:
+    """The rows of the best table of `group` (and `form`), one per (event, activation,
+    init, t)."""
+    sub = best[best["group"] == group]
+    return sub if form is None else sub[sub["form"] == form]
+
+
+def best_row(best: pd.DataFrame, event: str, activation: str, init: str, group: str, form: str | None,
+             interval: int) -> pd.Series | None:
+    """The best row of a group for one event, setting and checkpoint (None if absent)."""
+    sub = best_rows(col.setting_rows(best, activation, init), group, form)
+    sub = sub[(sub["event"] == event) & (sub["interval"] == interval)]
+    return sub.iloc[0] if len(sub) else None
+
+
+def table1(best: pd.DataFrame, cfg: PredictConfig, event: str = "high", activation: str = "relu",
            init: str = "he") -> pd.DataFrame:
-    """Table I: AUC of the best |cos theta_ij|, the best FTLE (form cfg.ftle_form), the SVM
-    (same form) and C(t) for one event and setting, per checkpoint.
-
-    One row per predictor group; per checkpoint label L the columns auc_tL, ci_low_tL,
-    ci_high_tL, predictor_tL (the member chosen by its training-half AUC), n_test_tL,
-    positives_tL, status_tL.
-    """
-    sub = col.setting_rows(auc[auc["event"] == event], activation, init)
+    """Table I: per predictor group (TABLE1_ROWS) and checkpoint label L the columns
+    cell(q, L) for q in CELL_QUANTITIES, from the best table."""
+    sub = col.setting_rows(best[best["event"] == event], activation, init)
     labels = list(dict.fromkeys(sub.sort_values("t")["t_label"])) if len(sub) else []
-    forms = {"cos": None, "ftle": cfg.ftle_form, "svm": cfg.ftle_form, "loss": None}
     records = []
     for group, name in TABLE1_ROWS.items():
-        best = best_rows(sub, group, forms[group])
+        rows = best_rows(sub, group, group_form(group, cfg))
         rec = {"row": name}
         for label in labels:
-            hit = best[best["t_label"] == label]
+            hit = rows[rows["t_label"] == label]
             r = hit.iloc[0] if len(hit) else None
-            rec[cell("auc", label)] = float(r["auc"]) if r is not None else np.nan
-            rec[cell("ci_low", label)] = float(r["ci_low"]) if r is not None else np.nan
-            rec[cell("ci_high", label)] = float(r["ci_high"]) if r is not None else np.nan
-            rec[cell("predictor", label)] = r["predictor"] if r is not None and r["status"] == "ok" else ""
-            rec[cell("n_test", label)] = int(r["n_test"]) if r is not None else 0
-            rec[cell("positives", label)] = int(r["positives"]) if r is not None else 0
-            rec[cell("status", label)] = r["status"] if r is not None else "not computed"
+            for q in CELL_QUANTITIES:
+                if r is not None:
+                    rec[cell(q, label)] = r[q]
+                else:
+                    rec[cell(q, label)] = {"predictor": "", "status": "not computed"}.get(
+                        q, 0 if q in ("n_candidates", "n_tied", "n_test", "positives") else np.nan)
         records.append(rec)
     return pd.DataFrame(records)

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from ...analysis.config import PredictConfig
 from ...analysis.events import EVENTS
 from ...analysis.predictors import parse_name
+from ...analysis.selection import choose
 from ...engine import columns as col
 from ..labels import FTLE_FORM_NAMES
 from .style import activation_name, activations_of, in_registry_order, init_name, note
@@ -94,18 +95,22 @@ def fig_auc_vs_time(auc: pd.DataFrame, event: str, group: str, init: str, pcfg: 
     return fig
 
 
-def roc_predictor(auc: pd.DataFrame, event: str, activation: str, init: str, form: str) -> str | None:
-    """The single FTLE (of `form`) with the best mean training-half AUC over the checkpoints."""
+def roc_predictor(auc: pd.DataFrame, event: str, activation: str, init: str, form: str) -> tuple[str, int] | None:
+    """The single FTLE (of `form`) with the largest cross-validated training-half AUC,
+    averaged over the checkpoints (the first of any tied), and the number tied with it."""
     rows = col.setting_rows(auc, activation, init)
     rows = rows[(rows["event"] == event) & (rows["group"] == "ftle") & (rows["form"] == form) & (rows["status"] == "ok")]
     if not len(rows):
         return None
-    return rows.groupby("predictor")["auc_train"].mean().idxmax()
+    mean_cv = rows.groupby("predictor", sort=False)["auc_cv"].mean()
+    chosen, tied = choose(mean_cv.to_numpy())
+    return mean_cv.index[chosen], int(tied.sum())
 
 
 def fig15_roc(auc: pd.DataFrame, roc: pd.DataFrame, init: str, pcfg: PredictConfig) -> Figure:
     """Fig. 15: ROC curves on the test half at every checkpoint, for the single FTLE with
-    the best training AUC; one panel per (event, activation) (the paper shows low, ReLU)."""
+    the best cross-validated training AUC (`roc_predictor`); one panel per (event,
+    activation) (the paper shows low, ReLU)."""
     sub = auc[auc["init"] == init]
     panels = [(e, a) for e in EVENTS for a in in_registry_order(sub["activation"])
               if len(sub[(sub["event"] == e) & (sub["activation"] == a)])] or [(EVENTS[0], activations_of(sub)[0])]
@@ -115,12 +120,13 @@ def fig15_roc(auc: pd.DataFrame, roc: pd.DataFrame, init: str, pcfg: PredictConf
     for k, (ax, (event, act)) in enumerate(zip(axes, panels)):
         ax.plot([0, 1], [0, 1], color="0.5", lw=0.7, ls=":")
         ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
-        pred = roc_predictor(sub, event, act, init, pcfg.ftle_form)
+        chosen = roc_predictor(sub, event, act, init, pcfg.ftle_form)
         ax.set_title(f"({chr(97 + k)}) {activation_name(act)}, {event} $c_f$", fontsize=10)
-        if pred is None:
+        if chosen is None:
             rows = sub[(sub["event"] == event) & (sub["activation"] == act)]
             note(ax, _shortage_note(rows) if len(rows) else "no AUCs")
             continue
+        pred, n_tied = chosen
         curves = col.setting_rows(roc, act, init)
         curves = curves[(curves["event"] == event) & (curves["predictor"] == pred)]
         ts = sorted(set(curves["t"]))
@@ -129,7 +135,8 @@ def fig15_roc(auc: pd.DataFrame, roc: pd.DataFrame, init: str, pcfg: PredictConf
             a = sub[(sub["event"] == event) & (sub["activation"] == act) & (sub["predictor"] == pred) & (sub["t"] == t)].iloc[0]
             ax.step(c["fpr"], c["tpr"], where="post", color=cmap(n_t / max(len(ts), 1)), lw=1.5,
                     label=f"t = {t:g}: AUC {a['auc']:.3f}")
-        ax.text(0.98, 0.02, rf"predictor $\lambda_{{{parse_name(pred).indices[0]}}}$ ({FTLE_FORM_NAMES[pcfg.ftle_form]})",
+        tie = f", {n_tied} FTLEs tied in CV" if n_tied > 1 else ""
+        ax.text(0.98, 0.02, rf"predictor $\lambda_{{{parse_name(pred).indices[0]}}}$ ({FTLE_FORM_NAMES[pcfg.ftle_form]}{tie})",
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.08), fontsize=7)
     fig.suptitle("ROC curves on the test half")
