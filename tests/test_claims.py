@@ -65,6 +65,13 @@ def test_final_loss_claims():
     assert verdict(c["final_loss_wide"]) == "agree"
     spread = c["final_loss_wide"].values["spread"]["relu"]
     assert spread["wide"] > spread["he"] and 0 < spread["diff"][1] < spread["diff"][0] < spread["diff"][2]
+    # a small high cluster (25 of 3025 runs, 0.8%) is a mode of its own range
+    rng = np.random.default_rng(4)
+    small = np.r_[10 ** rng.normal(0.3, 0.1, 1000), 10 ** rng.normal(0.9, 0.15, 2000), 10 ** rng.normal(2.5, 0.2, 25)]
+    assert verdict(claims_of(setting("relu", "he", small))["final_loss_relu_he"]) == "agree"
+    # the middle cluster as a shoulder of the low one, not a mode of its own range: differ
+    shoulder = np.r_[10 ** rng.normal(0.3, 0.1, 2000), 10 ** rng.normal(0.65, 0.1, 300), 10 ** rng.normal(2.5, 0.2, 25)]
+    assert claims_of(setting("relu", "he", shoulder))["final_loss_relu_he"].values["modes"][1] is None
     # too few runs in the high range for a cluster shape: not testable; none at all: differ
     few = claims_of(setting("relu", "he", three_clusters(30, 40, 5)))
     assert verdict(few["final_loss_relu_he"]) == "not testable: 5 runs in the high range"
@@ -191,7 +198,7 @@ def test_prediction_claims_from_prediction_tables():
     members = [("high", "relu", "ftle", "local", 500, f"ftle_local_{q}", 0.97, 0.95, 0.98, 30) for q in (4, 5, 6)]
     tables = prediction_tables(best, members, draws)
     c = claims_of(runs, tables)
-    assert verdict(c["ftle_predict_low"]) == "relu: agree; tanh: differ"
+    assert verdict(c["ftle_predict_low"]) == "relu: agree; tanh: inconclusive"  # tanh, t = 0.06: [0.4, 0.8]
     assert [q for q, _ in c["stable_ftle_high_early"].values["rows"]] == [4, 5, 6]  # the last three of P = 6
     assert verdict(c["stable_ftle_high_early"]) == "agree"
     # the mean |cos| is among the best within the paired intervals except at t = 0.015
@@ -206,9 +213,24 @@ def test_prediction_claims_from_prediction_tables():
     md = comparison_markdown(runs, tables, pd.DataFrame(columns=RESTART_COLUMNS), CFG)
     assert "| best lambda_i(t) | 0.015 | 0.9878 | 0.970 [0.950, 0.980], DeLong [0.950, 0.980] | 100 test runs, 30 " \
            "positives | differ (ours lower) |" in md
-    assert "- Verdict: **relu: agree; tanh: differ**" in md
+    assert "- Verdict: **relu: agree; tanh: inconclusive**" in md
     assert "lambda_4: 0.970 [0.950, 0.980]; lambda_5: 0.970 [0.950, 0.980]; lambda_6: " in md
-    assert "0 inconclusive" not in md and "1 inconclusive" in md
+    assert "2 inconclusive" in md  # tanh low-loss and the low event of FTLEs earlier than angles
+
+
+def test_table1_cells_above_the_binning_ceiling_are_not_testable():
+    """With 20 quantile bins (the paper preset) and 1% positives, naive Bayes reaches at most
+    1 - (0.05 - 0.01) / (2 x 0.99) = 0.980: the paper's 0.998 for the best FTLE at t = 0.03
+    cannot be reached, whatever the predictor; the SVM has no such ceiling."""
+    runs = setting("relu", "he", three_clusters(10, 20, 10))
+    best = [("high", "relu", "ftle", "local", 1000, "ftle_local_4", 0.975, 0.95, 0.98, 30),
+            ("high", "relu", "svm", "local", 1000, "svm_ftle_local", 0.975, 0.95, 0.98, 30)]
+    tables = prediction_tables(best)
+    tables["best"]["n_test"] = 3000
+    p20 = PredictConfig.from_config(load_config({"predict": {"n_bins": 20, "bootstrap": {"n_boot": 0}}}))
+    c = {x.key: x for x in compare_claims(runs, tables, p20, 1e-6, 0.9, 0.1, 0.95)}
+    assert verdict(c["table1_ftle_t0.03"]) == "not testable: above the binning ceiling 0.980"
+    assert verdict(c["table1_svm_t0.03"]) == "differ"
 
 
 def test_verdicts_on_few_positives_are_not_testable():
@@ -225,9 +247,14 @@ def test_verdicts_on_few_positives_are_not_testable():
 
 def test_stable_ftles_below_high_accuracy_differ():
     runs = setting("relu", "he", three_clusters(10, 20, 10))
-    rows = [("high", "relu", "ftle", "local", 500, f"ftle_local_{q}", 0.97, lo, 0.99, 30)
-            for q, lo in ((4, 0.95), (5, 0.5), (6, 0.95))]
+    rows = [("high", "relu", "ftle", "local", 500, f"ftle_local_{q}", 0.97, lo, hi, 30)
+            for q, lo, hi in ((4, 0.95, 0.99), (5, 0.5, 0.85), (6, 0.95, 0.99))]
     assert verdict(claims_of(runs, prediction_tables([], rows))["stable_ftle_high_early"]) == "differ"
+    rows[1] = ("high", "relu", "ftle", "local", 500, "ftle_local_5", 0.97, 0.5, 0.99, 30)
+    assert verdict(claims_of(runs, prediction_tables([], rows))["stable_ftle_high_early"]) == "inconclusive"
+    no_interval = [r[:7] + (np.nan, np.nan, 30) for r in rows]  # no resamples: no verdict
+    assert verdict(claims_of(runs, prediction_tables([], no_interval))["stable_ftle_high_early"]) == \
+        "not testable: no bootstrap interval"
     assert verdict(claims_of(runs, prediction_tables([], rows[:2]))["stable_ftle_high_early"]) == \
         "not testable: not computed"
 

@@ -181,3 +181,18 @@ def test_settings_are_read_strictly_from_the_config():
         PredictConfig.from_config({"predict": load_config()["predict"]})
     # the SVM refits at most n_boot resamples
     assert PredictConfig.from_config(load_config({"predict": {"bootstrap": {"n_boot": 7}}})).n_boot_refit_svm == 7
+
+
+def test_quantile_edges_equal_kbins_discretizer_bit_for_bit():
+    """The levels are scikit-learn's (percentiles / 100): 0.3, not 0.30000000000000004,
+    which decides between averaging two values and taking the upper one."""
+    r = np.random.default_rng(7)
+    X = np.round(r.normal(size=(40, 6)), 2)
+    for n_bins in (5, 10, 20):
+        kb = KBinsDiscretizer(n_bins=n_bins, encode="ordinal", strategy="quantile", subsample=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kb.fit(X)
+        mine = PredictorBins(n_bins, "quantile").fit(X)
+        for k in range(X.shape[1]):
+            np.testing.assert_array_equal(mine.edges_[k], kb.bin_edges_[k])

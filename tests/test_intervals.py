@@ -11,7 +11,7 @@ from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.evaluate import evaluate_checkpoint
 from weightdyn.analysis.predictors import Predictor
 from weightdyn.analysis.rocauc import auc_columns, delong_interval, delong_variance, percentile_interval
-from weightdyn.analysis.selection import choose, cross_validated_auc, n_folds, stratified_folds
+from weightdyn.analysis.selection import choose, cross_validated_auc, n_folds, out_of_fold_scores, stratified_folds
 from weightdyn.pipeline.config import load_config
 
 KEY = dict(event="high", activation="relu", init="he", t=0.015, t_label="0.015", interval=500)
@@ -131,3 +131,23 @@ def test_refit_interval_covers_the_true_auc_with_five_positives():
     assert covered / reps >= 0.9
     assert covered_old / reps < 0.9
     assert ties > 0  # several members tie on the cross-validated AUC in some repetitions, and it is reported
+
+
+def test_cross_validated_auc_of_a_predictor_without_information_is_a_half():
+    """Counting pairs within folds only: pooling the folds' scores would pull it down, since
+    each fold's model has its own base rate."""
+    rng = np.random.default_rng(3)
+    within, pooled = [], []
+
+    def fit_score(a, b, c):
+        return naive_bayes_scores(a, b, [c], 10, "quantile", 10.0)[0]
+
+    for _ in range(40):
+        y = np.zeros(300, bool)
+        y[:6] = True
+        X = rng.normal(size=(300, 20))
+        fold = stratified_folds(y, 5, rng)
+        within.append(cross_validated_auc(X, y, fold, 5, fit_score, 20).mean())
+        pooled.append(auc_columns(y, out_of_fold_scores(X, y, fold, 5, fit_score)).mean())
+    assert abs(np.mean(within) - 0.5) < 0.02
+    assert np.mean(pooled) < 0.48

@@ -52,6 +52,12 @@ def quantile_table(X: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return b - diff * (1.0 - gamma)  # numpy's lerp for gamma >= 0.5
 
 
+def _levels(n_bins: int) -> np.ndarray:
+    """The quantile levels of n_bins bins as scikit-learn computes them (percentiles / 100:
+    e.g. 0.3, not 0.30000000000000004, which decides between averaging and not)."""
+    return np.linspace(0.0, 100.0, n_bins + 1) / 100.0
+
+
 def _merge_narrow(edges: np.ndarray) -> np.ndarray:
     return edges[np.ediff1d(edges, to_begin=np.inf) > MIN_WIDTH]
 
@@ -64,7 +70,7 @@ def bin_edges(X: np.ndarray, n_bins: int, strategy: str) -> list[np.ndarray]:
     if not 2 <= n_bins <= MAX_BINS:
         raise ValueError(f"n_bins must lie in [2, {MAX_BINS}], got {n_bins}")
     X = np.asarray(X, dtype=np.float64)
-    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    levels = _levels(n_bins)
     if strategy == "quantile":
         table = quantile_table(X, levels)
     lo, hi = X.min(axis=0), X.max(axis=0)
@@ -85,10 +91,19 @@ def bin_edges(X: np.ndarray, n_bins: int, strategy: str) -> list[np.ndarray]:
         if len(e) - 1 < n_bins:
             distinct = np.unique(X[:, j])
             if len(e) - 1 < min(n_bins, len(distinct)):
-                levels_d = np.linspace(0.0, 1.0, min(n_bins, len(distinct)) + 1)
-                e = _merge_narrow(np.quantile(distinct, levels_d, method=QUANTILE_METHOD))
+                e = _merge_narrow(np.quantile(distinct, _levels(min(n_bins, len(distinct))), method=QUANTILE_METHOD))
         edges.append(e)
     return edges
+
+
+def quantile_auc_ceiling(share: float, n_bins: int) -> float:
+    """The largest AUC of a classifier on n_bins quantile bins for an event of this share,
+    reached when all positives fall into the top bin: they tie there with a (1/n_bins -
+    share) fraction of all runs, ties count half, so AUC <= 1 - (1/n_bins - share) /
+    (2 (1 - share)); 1 where the events fill the top bin."""
+    if not 0.0 < share < 1.0 / n_bins:
+        return 1.0
+    return 1.0 - (1.0 / n_bins - share) / (2.0 * (1.0 - share))
 
 
 def assign_bins(X: np.ndarray, edges: list[np.ndarray]) -> np.ndarray:

@@ -17,9 +17,10 @@ with tolerance where these differ) has one verdict per part.
 
 The rules, each a reading of the paper's sentence fixed before the results it judges:
 - three clusters (ReLU + He): the density of log10 c_f (Gaussian KDE, a kernel of
-  CLUSTER_BANDWIDTH decades, peaks of at least 5% of the highest) has a peak in each
-  range c_f < low, low..high, > high; not testable if a range holds runs but fewer than
-  `min_positives`, differ if one holds none.
+  CLUSTER_BANDWIDTH decades) has a distinct mode in each range c_f < low, low..high,
+  > high (a local maximum whose prominence is at least half its height: a small cluster
+  need not rival the main one, but runs strewn over a range are no cluster); not
+  testable if a range holds runs but fewer than `min_positives`, differ if one holds none.
 - tanh + He: no run above the high threshold.
 - wide-range init: the standard deviation of log10 c_f (a spread over all runs, which no
   quantile can place between two clusters) is larger under wide init, for each
@@ -31,9 +32,13 @@ The rules, each a reading of the paper's sentence fixed before the results it ju
 - mean |cos| of high-loss runs: a lower median, one-sided Mann-Whitney p < SIGNIFICANCE.
 - tangent pairs: see `angles.cos_groups`.
 - FTLEs predict low losses from t = 0.03: the lower end of the best FTLE's interval is
-  above CHANCE at each checkpoint from then on.
-- Table I cells: the paper's AUC lies in our interval of the same row.
-- the three most stable FTLEs at t = 0.015: each lower interval end above HIGH_ACCURACY.
+  above CHANCE at each checkpoint from then on (differ if an upper end is at or below
+  it, inconclusive otherwise).
+- Table I cells: the paper's AUC lies in our interval of the same row; not testable where
+  it lies above the largest AUC our naive Bayes can reach with its quantile bins at our
+  event share (`binning.quantile_auc_ceiling`).
+- the three most stable FTLEs at t = 0.015: each lower interval end above HIGH_ACCURACY
+  (differ if an upper end is at or below it, inconclusive otherwise).
 - the mean |cos| is the most effective angle predictor: it is among the best within the
   intervals, i.e. the paired interval of AUC(best pair) - AUC(mean |cos|) reaches 0, at
   each checkpoint (partly: at some).
@@ -59,7 +64,8 @@ from .config import PredictConfig
 from .evaluate import paired_difference
 from .events import usable_runs
 from .predictors import ftle_name
-from .stats import Share, bootstrap_difference, density_peak_locations
+from .binning import quantile_auc_ceiling
+from .stats import Share, bootstrap_difference, density_peak_locations, modes_in_ranges
 from .table1 import best_row, group_form
 
 NOT_TESTABLE = "not testable"
@@ -123,22 +129,27 @@ def _final_loss(sub: pd.DataFrame, low: float, high: float) -> dict:
     ok = usable_runs(sub)
     c = ok[col.FINAL_LOSS].to_numpy(dtype=np.float64)
     n = len(c)
-    peaks = density_peak_locations(np.log10(c[c > 0]), bandwidth=CLUSTER_BANDWIDTH) if n else np.zeros(0)
+    logc = np.log10(c[c > 0])
+    peaks = density_peak_locations(logc, bandwidth=CLUSTER_BANDWIDTH) if n else np.zeros(0)
+    # the ranges in log10 c_f: c_f < low, low <= c_f <= high, c_f > high (the upper edges open by one ulp)
+    edges = [-np.inf, np.log10(low), np.nextafter(np.log10(high), np.inf), np.inf]
+    modes = modes_in_ranges(logc, edges, CLUSTER_BANDWIDTH) if n else [None] * 3
     return dict(n=n, left_out=len(sub) - n, low=Share(int((c < low).sum()), n),
                 mid=Share(int(((c >= low) & (c <= high)).sum()), n), high=Share(int((c > high).sum()), n),
-                peaks=len(peaks), peak_c=10.0 ** peaks)
+                peaks=len(peaks), peak_c=10.0 ** peaks,
+                modes=[None if m is None else float(10.0 ** m) for m in modes])
 
 
-def _clusters_verdict(v: dict, low: float, high: float, min_runs: int) -> str:
+def _clusters_verdict(v: dict, min_runs: int) -> str:
     if not v["n"]:
         return not_testable("no runs")
-    ranges = {"low": v["peak_c"] < low, "mid": (v["peak_c"] >= low) & (v["peak_c"] <= high), "high": v["peak_c"] > high}
+    ranges = ("low", "mid", "high")
     if any(v[r].k == 0 for r in ranges):
         return "differ"
     few = [f"{v[r].k} runs in the {r} range" for r in ranges if v[r].k < min_runs]
     if few:
         return not_testable(", ".join(few))
-    return "agree" if all(m.any() for m in ranges.values()) else "differ"
+    return "agree" if all(m is not None for m in v["modes"]) else "differ"
 
 
 def _log_sd(c: np.ndarray) -> float:
@@ -152,10 +163,10 @@ def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
     out = [
         Claim("final_loss_relu_he", "final_loss_relu_he", "final_loss", "Sec. IV, Fig. 3(a)",
               f"ReLU + He: three clusters of c_f (low, intermediate, high > {hi:g})",
-              _one(_clusters_verdict(relu, lo, hi, p.min_positives)),
+              _one(_clusters_verdict(relu, p.min_positives)),
               f"agree means the density of log10 c_f (Gaussian KDE with a kernel of {CLUSTER_BANDWIDTH:g} decades) has "
-              f"a peak in each of the three ranges; not testable if a range holds fewer than {p.min_positives} runs, "
-              "differ if none.",
+              "a distinct mode in each of the three ranges (a local maximum whose prominence is at least half its "
+              f"height); not testable if a range holds fewer than {p.min_positives} runs, differ if none.",
               relu),
         Claim("final_loss_tanh_he", "final_loss_tanh_he", "final_loss", "Sec. IV, Fig. 3(b)",
               f"tanh + He: no c_f > {hi:g}; one distinct low peak",
@@ -312,7 +323,24 @@ def _untestable(r: pd.Series | None, p: PredictConfig) -> str | None:
         return not_testable(r["status"])
     if r["positives"] < p.min_positives:
         return not_testable(f"{int(r['positives'])} positives")
+    if not (np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"])):
+        return not_testable("no bootstrap interval")
     return None
+
+
+def _above(rows: list[pd.Series], threshold: float) -> str:
+    """'agree' if every interval lies above the threshold, 'differ' if one lies at or
+    below it, else 'inconclusive'."""
+    if all(r["ci_low"] > threshold for r in rows):
+        return "agree"
+    return "differ" if any(r["ci_high"] <= threshold for r in rows) else "inconclusive"
+
+
+def _binning_ceiling(r: pd.Series, p: PredictConfig) -> float:
+    """The largest test AUC the naive-Bayes classifier of row r can reach (1 for the SVM)."""
+    if r["group"] == "svm" or p.bin_strategy != "quantile":
+        return 1.0
+    return quantile_auc_ceiling(r["positives"] / r["n_test"], p.n_bins)
 
 
 def _low_claim(best: pd.DataFrame, p: PredictConfig) -> Claim:
@@ -329,14 +357,14 @@ def _low_claim(best: pd.DataFrame, p: PredictConfig) -> Claim:
         if why:
             verdicts.append((act, why[0]))
         else:
-            verdicts.append((act, "agree" if all(by_interval[i]["ci_low"] > CHANCE for i in later) else "differ"))
+            verdicts.append((act, _above([by_interval[i] for i in later], CHANCE)))
     label = paper.CHECKPOINTS[paper.LOW_FROM]
     return Claim(
         "ftle_predict_low", "ftle_predict_low", "prediction", "Sec. VI, Fig. 10",
         f"FTLEs predict a low final loss (c_f < {p.low_loss:g}) from t = {label} on (ReLU and tanh, He)",
         tuple(verdicts),
         f"agree means the lower end of the best FTLE's interval is above {CHANCE:g} at every computed checkpoint "
-        f"from t = {label} on.",
+        f"from t = {label} on; differ if an upper end is at or below it; inconclusive otherwise.",
         dict(form=p.ftle_form, rows=rows, counts=counts))
 
 
@@ -346,7 +374,10 @@ def _table1_claims(best: pd.DataFrame, p: PredictConfig) -> list[Claim]:
         for interval, number in zip(sorted(paper.CHECKPOINTS), values):
             label = paper.CHECKPOINTS[interval]
             r = _he_best(best, "high", "relu", group, interval, p)
-            verdict = _untestable(r, p) or ("agree" if r["ci_low"] <= number <= r["ci_high"] else "differ")
+            verdict = _untestable(r, p)
+            if verdict is None and number > _binning_ceiling(r, p):
+                verdict = not_testable(f"above the binning ceiling {_binning_ceiling(r, p):.3f}")
+            verdict = verdict or ("agree" if r["ci_low"] <= number <= r["ci_high"] else "differ")
             out.append(Claim(f"table1_{group}_t{label}", "table1", "table1", "Table I",
                              f"{paper.TABLE1_NAMES[group]}, t = {label}: AUC {number}", _one(verdict),
                              values=dict(group=group, t=label, paper=number, row=r)))
@@ -364,12 +395,13 @@ def _stable_ftle_claim(auc: pd.DataFrame, p: PredictConfig, P: int) -> Claim:
     if why or len(rows) < paper.N_STABLE:
         verdict = why[0] if why else not_testable(f"fewer than {paper.N_STABLE} exponents")
     else:
-        verdict = "agree" if all(r["ci_low"] > HIGH_ACCURACY for _, r in rows) else "differ"
+        verdict = _above([r for _, r in rows], HIGH_ACCURACY)
     early = paper.CHECKPOINTS[paper.EARLY]
     return Claim(
         "stable_ftle_high_early", "stable_ftle_high_early", "prediction", "Sec. VI, Fig. 12",
         f"the three most stable FTLEs predict c_f > {p.high_loss:g} with high accuracy already at t = {early}",
-        _one(verdict), f"agree means each lower interval end above {HIGH_ACCURACY:g}.",
+        _one(verdict), f"agree means each lower interval end above {HIGH_ACCURACY:g}; differ if an upper end is at or "
+        "below it; inconclusive otherwise.",
         dict(rows=[(q, r) for q, r in rows if r is not None], t=early))
 
 

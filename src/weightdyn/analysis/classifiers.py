@@ -8,8 +8,9 @@ runs, and the score of a run is the m-estimate of the event rate of its bin,
 
 with k_b events among the n_b training runs of the bin, p0 the event rate of all
 training runs and m the weight of the prior in runs (`m_estimate`; Cestnik 1990). A bin
-with many runs scores its own rate; a small or empty one is pulled toward the base rate,
-so an empty 2-run bin (score below p0) never outranks a bin holding events. With one
+with many runs scores its own rate; a small or empty one is pulled toward the base rate:
+an empty bin scores below p0, so it never outranks a bin whose own event rate is above
+p0 (with Laplace smoothing over the categories an empty small bin could). With one
 predictor this is naive Bayes exactly (the posterior of one categorical feature).
 `naive_bayes_scores` does the same for every column of a matrix at once (the evaluation
 and its bootstrap); `naive_bayes` is the estimator (a pipeline of `PredictorBins` and

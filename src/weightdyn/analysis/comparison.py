@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..engine import columns as col
 from . import paper
+from .binning import quantile_auc_ceiling
 from .config import PredictConfig
 from .evaluate import paired_difference
 from .events import event_labels
@@ -85,17 +86,15 @@ def table1_by_test_auc(auc: pd.DataFrame, p: PredictConfig) -> list[tuple[str, s
 
 def binning_auc_cap(runs: pd.DataFrame, p: PredictConfig) -> tuple[float, float] | None:
     """(share of high-loss ReLU + He runs, the largest naive-Bayes AUC a perfectly ranking
-    predictor can reach with n_bins quantile bins): the positives share the top bin with
-    a (1/n_bins - share) fraction of all runs, ties count half, so
-    AUC <= 1 - (1/n_bins - share) / (2 (1 - share)). None without such runs or when
-    the events fill the top bin."""
+    predictor can reach with n_bins quantile bins, `binning.quantile_auc_ceiling`). None
+    without such runs or when the events fill the top bin."""
     sub = runs[(runs["activation"] == "relu") & (runs["init"] == "he")]
     if not len(sub) or p.bin_strategy != "quantile":
         return None
     share = float(event_labels(sub, "high", p.low_loss, p.high_loss).mean())
     if not 0.0 < share < 1.0 / p.n_bins:
         return None
-    return share, 1.0 - (1.0 / p.n_bins - share) / (2.0 * (1.0 - share))
+    return share, quantile_auc_ceiling(share, p.n_bins)
 
 
 def runs_per_setting(runs: pd.DataFrame) -> pd.Series:

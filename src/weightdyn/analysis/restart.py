@@ -67,7 +67,10 @@ def restart_policy(runs: pd.DataFrame, best: pd.DataFrame, checkpoints: Sequence
     1 - compute_with / compute_without, with a bootstrap interval over the test half (the
     fitted classifier and threshold held fixed), and the out-of-fold saving of the
     training half (``saving_train``) by which `best_saving` picks a policy. Runs without
-    finite predictors at t (diverged before it) count as stopped there.
+    finite predictors at t (diverged before it) count as stopped there, by every policy.
+    The threshold is a score of the fold models, applied to scores of the model fitted on
+    the whole training half; for naive Bayes both are bin rates, for the SVM decision
+    values of similar but not equal scale.
     """
     split = split_runs(runs, cfg) if split is None else split
     rows = []
@@ -121,9 +124,9 @@ def _policy_row(row: dict, stop: np.ndarray, high: np.ndarray, frac: float, cfg:
     good = ~high
     without = expected_compute(np.zeros(len(stop), bool), good, frac)
     with_ = expected_compute(stop, good, frac)
+    # one seed per setting and checkpoint: every predictor's saving on the same resamples
     lo, hi = _bootstrap_saving(stop, good, frac, cfg.n_boot, cfg.ci_level,
-                               boot_seed(cfg.boot_seed, "restart", row["activation"], row["init"], row["predictor"],
-                                         row["t_label"]))
+                               boot_seed(cfg.boot_seed, "restart", row["activation"], row["init"], row["t_label"]))
     return dict(row, stopped=int(stop.sum()), stopped_high=int((stop & high).sum()),
                 stopped_good=int((stop & good).sum()), missed_high=int((~stop & high).sum()),
                 p_good=float(good.mean()) if len(good) else np.nan, compute_without=without, compute_with=with_,

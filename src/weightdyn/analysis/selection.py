@@ -6,7 +6,10 @@ cannot make it (with a few positives many members reach the ceiling that binning
 and the first of them would win by column order). So every member is fitted k times on
 k - 1 folds of the training half (stratified: the positives and the negatives are dealt
 to the folds separately) and scores the fold it did not see; the member with the largest
-AUC of these out-of-fold scores is chosen. Members within TIE of that AUC tie with it:
+cross-validated AUC is chosen. That AUC counts the positive-negative pairs within each
+fold only: pairs across folds would compare scores of different models, whose base rates
+differ with the positives each fold holds out (with 6 positives, pooling the folds puts
+a predictor without information near 0.46, not 0.5). Members within TIE of that AUC tie with it:
 the first of them in the group's order is chosen, and their number is reported with the
 spread of their test AUCs.
 """
@@ -54,11 +57,18 @@ def out_of_fold_scores(X: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int,
 
 
 def cross_validated_auc(X, y, fold, k, fit_score, n_members: int) -> np.ndarray:
-    """The AUC of the out-of-fold scores of every member (column); NaN for fewer than two
-    folds."""
-    if k < 2:
-        return np.full(n_members, np.nan)
-    return auc_columns(y, out_of_fold_scores(X, y, fold, k, fit_score))
+    """The cross-validated AUC of every member (column): sum over folds f of the
+    Mann-Whitney count U_f of the fold's runs, scored by the model fitted on the other
+    folds, over the sum of n1_f n0_f. Folds without both classes add nothing. NaN for
+    fewer than two folds or no fold with both classes."""
+    total, pairs = np.zeros(n_members), 0
+    for f in range(k if k >= 2 else 0):
+        held = fold == f
+        n1, n0 = int(y[held].sum()), int((~y[held]).sum())
+        if n1 and n0:
+            total += auc_columns(y[held], fit_score(X[~held], y[~held], X[held])) * (n1 * n0)
+            pairs += n1 * n0
+    return total / pairs if pairs else np.full(n_members, np.nan)
 
 
 def choose(auc_cv: np.ndarray) -> tuple[int, np.ndarray]:

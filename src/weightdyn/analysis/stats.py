@@ -2,6 +2,7 @@
 the number of peaks of a distribution."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,36 @@ def density_peak_locations(values: np.ndarray, prominence: float = PEAK_PROMINEN
     dens = stats.gaussian_kde(v, bw_method=bw)(grid)
     peaks, _ = find_peaks(dens, prominence=prominence * dens.max())
     return grid[peaks]
+
+
+MODE_DEPTH = 0.5  # a local maximum is a distinct mode if its prominence is this share of its height
+
+
+def modes_in_ranges(values: np.ndarray, edges: Sequence[float], bandwidth: float,
+                    depth: float = MODE_DEPTH) -> list[float | None]:
+    """Per range [edges[r], edges[r + 1]) the location of the highest distinct mode of a
+    Gaussian KDE of `values` (kernel standard deviation `bandwidth`) inside it, or None. A
+    mode is distinct if its prominence is at least `depth` x its height: the density
+    falls at least that far on both sides before it rises to anything higher, as around
+    a cluster and not along the ripples of runs strewn over a range. A small cluster is a
+    mode of its own range even where another range holds most runs."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    out: list[float | None] = [None] * (len(edges) - 1)
+    if len(v) < 3 or np.ptp(v) == 0:
+        for r in range(len(out)):
+            inside = v[(v >= edges[r]) & (v < edges[r + 1])]
+            out[r] = float(inside[0]) if len(inside) else None
+        return out
+    pad = 3.0 * bandwidth
+    grid = np.linspace(v.min() - pad, v.max() + pad, 4096)
+    dens = stats.gaussian_kde(v, bw_method=bandwidth / np.std(v, ddof=1))(grid)
+    peaks, props = find_peaks(dens, prominence=0.0)
+    for r in range(len(out)):
+        in_range = (grid >= edges[r]) & (grid < edges[r + 1])
+        ok = [(dens[p], grid[p]) for p, pr in zip(peaks, props["prominences"]) if in_range[p] and pr >= depth * dens[p]]
+        out[r] = float(max(ok)[1]) if ok else None
+    return out
 
 
 def density_peaks(values: np.ndarray, prominence: float = PEAK_PROMINENCE) -> int:
