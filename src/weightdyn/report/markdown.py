@@ -65,9 +65,10 @@ def table1_markdown(t1: pd.DataFrame, cfg: PredictConfig, event: str = "high", a
         f"AUC on the test half. First table: {cfg.ci_level:.0%} interval of a bootstrap that resamples both halves "
         f"and refits everything, the choice of the best member included ({cfg.n_boot} resamples; "
         f"{cfg.n_boot_refit_svm} for the SVM). Second: DeLong's interval (the fitted classifier held fixed). "
-        f"'best' rows: the member with the largest AUC of out-of-fold scores in a {cfg.cv_folds}-fold "
-        f"cross-validation on the training half; the members tied with it and the range of their test AUCs are "
-        f"shown. FTLE form: {FTLE_FORM_NAMES[cfg.ftle_form]}. With fewer than {cfg.min_positives} test positives an "
+        f"'best' rows: the member with the largest cross-validated AUC (a {cfg.cv_folds}-fold cross-validation on "
+        f"the training half, pairs within folds); the members tied with it and the range of their test AUCs are "
+        f"shown. With all positives ranked on top, both intervals are [1, 1]: they cannot show what the few "
+        f"positives leave open. FTLE form: {FTLE_FORM_NAMES[cfg.ftle_form]}. With fewer than {cfg.min_positives} test positives an "
         "AUC is too uncertain for a verdict.",
         "",
     ]
@@ -366,8 +367,9 @@ def comparison_markdown(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], res
               f"scores its bin's event rate (k + m p0) / (n + m) with m = {p.m_estimate:g} (an m-estimate that pulls "
               f"small bins toward the base rate p0); the SVM is an RBF SVC (C = {p.svm_C}, gamma = {p.svm_gamma}, "
               f"class_weight = {p.svm_class_weight}) on standardized FTLEs.",
-              f"- Best member of a group: the largest AUC of out-of-fold scores in a stratified {p.cv_folds}-fold "
-              "cross-validation within the training half; ties are reported.",
+              f"- Best member of a group: the largest cross-validated AUC in a stratified {p.cv_folds}-fold "
+              "cross-validation within the training half (positive-negative pairs within each fold); ties are "
+              "reported.",
               f"- AUC intervals: {p.n_boot} resamples of both halves (each class apart), binning, classifiers and the "
               f"choice of the best member refitted on each ({p.n_boot_refit_svm} for the SVM); percentile interval. "
               "DeLong's interval holds the fitted classifier fixed.",
