@@ -175,7 +175,8 @@ def _ours(c: Claim, p: PredictConfig) -> tuple[str, str]:
         return "; ".join(f"lambda_{q}: {_auc_text(r)}" for q, r in v["rows"]), _counts(v["rows"][0][1])
     if c.kind == "mean_cos_best_angle":
         cells = [f"t = {label}: mean |cos| {_auc_text(m)}, best pair "
-                 f"{predictor_label(pair['predictor']) if pair is not None else 'n/a'} {_auc_text(pair)}"
+                 + (f"{predictor_label(pair['predictor'])} {_auc_text(pair)}" if pair is not None and pair["predictor"]
+                    else "n/a")
                  + (f", difference [{d[0]:.3f}, {d[1]:.3f}]" if d[2] else "")
                  for label, m, pair, d in v["cells"]]
         rows = [m for _, m, _, _ in v["cells"] if m is not None]
