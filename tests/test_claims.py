@@ -60,7 +60,7 @@ def test_final_loss_claims():
     c = claims_of(runs)
     assert verdict(c["final_loss_relu_he"]) == "agree"
     assert c["final_loss_relu_he"].values["high"].k == 25 and c["final_loss_relu_he"].values["n"] == 95
-    assert c["final_loss_relu_he"].values["peaks"] == 3
+    assert len(c["final_loss_relu_he"].values["mode_c"]) == 3 and None not in c["final_loss_relu_he"].values["modes"]
     assert verdict(c["final_loss_tanh_he"]) == "agree"
     assert verdict(c["final_loss_wide"]) == "agree"
     spread = c["final_loss_wide"].values["spread"]["relu"]

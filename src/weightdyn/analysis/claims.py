@@ -65,7 +65,7 @@ from .evaluate import paired_difference
 from .events import usable_runs
 from .predictors import ftle_name
 from .binning import quantile_auc_ceiling
-from .stats import Share, bootstrap_difference, density_peak_locations, modes_in_ranges
+from .stats import Share, bootstrap_difference, density_modes
 from .table1 import best_row, group_form
 
 NOT_TESTABLE = "not testable"
@@ -129,15 +129,14 @@ def _final_loss(sub: pd.DataFrame, low: float, high: float) -> dict:
     ok = usable_runs(sub)
     c = ok[col.FINAL_LOSS].to_numpy(dtype=np.float64)
     n = len(c)
-    logc = np.log10(c[c > 0])
-    peaks = density_peak_locations(logc, bandwidth=CLUSTER_BANDWIDTH) if n else np.zeros(0)
-    # the ranges in log10 c_f: c_f < low, low <= c_f <= high, c_f > high (the upper edges open by one ulp)
-    edges = [-np.inf, np.log10(low), np.nextafter(np.log10(high), np.inf), np.inf]
-    modes = modes_in_ranges(logc, edges, CLUSTER_BANDWIDTH) if n else [None] * 3
+    at, height = density_modes(np.log10(c[c > 0]), CLUSTER_BANDWIDTH)
+    at = 10.0 ** at
+    # per range c_f < low, low <= c_f <= high, c_f > high: its highest distinct mode, or None
+    ranges = [at < low, (at >= low) & (at <= high), at > high]
+    modes = [float(at[m][np.argmax(height[m])]) if m.any() else None for m in ranges]
     return dict(n=n, left_out=len(sub) - n, low=Share(int((c < low).sum()), n),
                 mid=Share(int(((c >= low) & (c <= high)).sum()), n), high=Share(int((c > high).sum()), n),
-                peaks=len(peaks), peak_c=10.0 ** peaks,
-                modes=[None if m is None else float(10.0 ** m) for m in modes])
+                mode_c=at, modes=modes)
 
 
 def _clusters_verdict(v: dict, min_runs: int) -> str:
@@ -375,9 +374,10 @@ def _table1_claims(best: pd.DataFrame, p: PredictConfig) -> list[Claim]:
             label = paper.CHECKPOINTS[interval]
             r = _he_best(best, "high", "relu", group, interval, p)
             verdict = _untestable(r, p)
-            if verdict is None and number > _binning_ceiling(r, p):
-                verdict = not_testable(f"above the binning ceiling {_binning_ceiling(r, p):.3f}")
-            verdict = verdict or ("agree" if r["ci_low"] <= number <= r["ci_high"] else "differ")
+            if verdict is None:
+                ceiling = _binning_ceiling(r, p)
+                verdict = (not_testable(f"above the binning ceiling {ceiling:.3f}") if number > ceiling
+                           else "agree" if r["ci_low"] <= number <= r["ci_high"] else "differ")
             out.append(Claim(f"table1_{group}_t{label}", "table1", "table1", "Table I",
                              f"{paper.TABLE1_NAMES[group]}, t = {label}: AUC {number}", _one(verdict),
                              values=dict(group=group, t=label, paper=number, row=r)))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -146,11 +147,27 @@ def _stratified_resample(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
 
 
+def _seed_keys(key: dict) -> tuple:
+    """What a checkpoint's seeds are derived from: its event, setting and t."""
+    return key["event"], key["activation"], key["init"], key["t_label"]
+
+
+def checkpoint_folds(y_train: np.ndarray, key: dict, cfg: PredictConfig) -> tuple[np.ndarray, int]:
+    """(fold per training run, number of folds) of a checkpoint's cross-validation (step 7),
+    seeded by cv_seed and the checkpoint; fewer than 2 folds means none is possible."""
+    k = n_folds(y_train, cfg.cv_folds)
+    rng = np.random.default_rng(boot_seed(cfg.cv_seed, "folds", *_seed_keys(key)))
+    return stratified_folds(y_train, max(k, 1), rng), k
+
+
+@dataclass
 class CheckpointResult:
     """The outcome of `evaluate_checkpoint`: member rows, best rows, ROC frames, draws."""
 
-    def __init__(self, members: list[dict], best: list[dict], rocs: list[pd.DataFrame], draws: pd.DataFrame):
-        self.members, self.best, self.rocs, self.draws = members, best, rocs, draws
+    members: list[dict]
+    best: list[dict]
+    rocs: list[pd.DataFrame]
+    draws: pd.DataFrame
 
 
 def evaluate_checkpoint(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
@@ -180,15 +197,13 @@ def evaluate_checkpoint(X_train: np.ndarray, y_train: np.ndarray, X_test: np.nda
         return CheckpointResult(member_rows, best, [], pd.DataFrame(columns=DRAW_COLUMNS))
 
     scorer = Scorer(specs, columns)
-    seed_keys = (key["event"], key["activation"], key["init"], key["t_label"])
-    k = n_folds(ytr, cfg.cv_folds)
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         s_test = scorer(Xtr, ytr, Xte)
         auc = auc_columns(yte, s_test)
-        fold = stratified_folds(ytr, max(k, 1), np.random.default_rng(boot_seed(cfg.cv_seed, "folds", *seed_keys)))
+        fold, k = checkpoint_folds(ytr, key, cfg)
         auc_cv = cross_validated_auc(Xtr, ytr, fold, k, scorer, K)
         draws, best_draws = _refit_bootstrap(Xtr, ytr, Xte, yte, scorer, groups, k, cfg,
-                                             np.random.default_rng(boot_seed(cfg.boot_seed, *seed_keys)))
+                                             np.random.default_rng(boot_seed(cfg.boot_seed, *_seed_keys(key))))
     lo, hi = percentile_interval(draws, cfg.ci_level)
     rocs = []
     for j, row in enumerate(member_rows):
@@ -257,11 +272,9 @@ def paired_difference(draws: pd.DataFrame, event: str, activation: str, interval
 def checkpoint_oof_scores(X_train: np.ndarray, y_train: np.ndarray, scorer: Scorer, members: np.ndarray,
                           key: dict, cfg: PredictConfig) -> np.ndarray:
     """Out-of-fold scores of the training runs (the folds of step 7) for some members."""
-    k = n_folds(y_train, cfg.cv_folds)
-    seed_keys = (key["event"], key["activation"], key["init"], key["t_label"])
+    fold, k = checkpoint_folds(y_train, key, cfg)
     if k < 2:
         raise ValueError(f"out-of-fold scores need two runs of each class, got {int(y_train.sum())} positives")
-    fold = stratified_folds(y_train, k, np.random.default_rng(boot_seed(cfg.cv_seed, "folds", *seed_keys)))
     return out_of_fold_scores(X_train, y_train, fold, k, lambda a, y, e: scorer(a, y, e, members))
 
 

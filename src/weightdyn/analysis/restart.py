@@ -16,6 +16,7 @@ import sklearn
 from .config import PredictConfig
 from .evaluate import Scorer, shortage, boot_seed, checkpoint_oof_scores, checkpoint_tasks
 from .predictors import LOSS, MEAN_COS, ftle_name, svm_name
+from .rocauc import percentile_interval
 from .split import split_runs
 from .table1 import best_row
 
@@ -104,33 +105,33 @@ def restart_policy(runs: pd.DataFrame, best: pd.DataFrame, checkpoints: Sequence
             for j, name in enumerate(names):
                 thr = choose_threshold(s_train[:, j], ~h_train, frac)
                 rows.append(_policy_row(dict(base, predictor=name, threshold=thr), s_test[:, j] >= thr, h_test, frac,
-                                        cfg, saving_train=_saving(s_train[:, j] >= thr, ~h_train, frac)))
+                                        cfg, saving_train=_saving(s_train[:, j] >= thr, ~h_train, frac)[0]))
         rows.append(_policy_row(dict(base, predictor=ORACLE, threshold=np.nan), h_test.copy(), h_test, frac, cfg,
-                                saving_train=_saving(h_train, ~h_train, frac)))
+                                saving_train=_saving(h_train, ~h_train, frac)[0]))
     out = pd.DataFrame(rows, columns=RESTART_COLUMNS)
     counts = ["interval", "n_train", "n_test", "high_test", "stopped", "stopped_high", "stopped_good", "missed_high"]
     return out.astype({c: "Int64" for c in counts})
 
 
-def _saving(stop: np.ndarray, good: np.ndarray, frac: float) -> float:
-    """1 - compute with the policy / compute without it."""
+def _saving(stop: np.ndarray, good: np.ndarray, frac: float) -> tuple[float, float, float]:
+    """(1 - compute with the policy / compute without it, compute without, compute with)."""
     without = expected_compute(np.zeros(len(stop), bool), good, frac)
-    return 1.0 - expected_compute(stop, good, frac) / without if np.isfinite(without) else float("nan")
+    with_ = expected_compute(stop, good, frac)
+    return (1.0 - with_ / without if np.isfinite(without) else float("nan")), without, with_
 
 
 def _policy_row(row: dict, stop: np.ndarray, high: np.ndarray, frac: float, cfg: PredictConfig,
                 saving_train: float) -> dict:
     """The counts, compute and test-half saving (with its interval) of a stopping rule."""
     good = ~high
-    without = expected_compute(np.zeros(len(stop), bool), good, frac)
-    with_ = expected_compute(stop, good, frac)
+    saving, without, with_ = _saving(stop, good, frac)
     # one seed per setting and checkpoint: every predictor's saving on the same resamples
     lo, hi = _bootstrap_saving(stop, good, frac, cfg.n_boot, cfg.ci_level,
                                boot_seed(cfg.boot_seed, "restart", row["activation"], row["init"], row["t_label"]))
     return dict(row, stopped=int(stop.sum()), stopped_high=int((stop & high).sum()),
                 stopped_good=int((stop & good).sum()), missed_high=int((~stop & high).sum()),
                 p_good=float(good.mean()) if len(good) else np.nan, compute_without=without, compute_with=with_,
-                saving=_saving(stop, good, frac), saving_ci_low=lo, saving_ci_high=hi, saving_train=saving_train,
+                saving=saving, saving_ci_low=lo, saving_ci_high=hi, saving_train=saving_train,
                 status="ok" if len(stop) else "no test runs")
 
 
@@ -140,18 +141,9 @@ def _bootstrap_saving(stop, good, frac, n_boot, level, seed) -> tuple[float, flo
     if n_boot == 0 or n == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    vals = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        without = expected_compute(np.zeros(n, bool), good[idx], frac)
-        with_ = expected_compute(stop[idx], good[idx], frac)
-        vals[b] = 1.0 - with_ / without if np.isfinite(without) else np.nan
-    vals = vals[np.isfinite(vals)]
-    if not len(vals):
-        return float("nan"), float("nan")
-    q = (1.0 - level) / 2.0
-    lo, hi = np.quantile(vals, [q, 1.0 - q])
-    return float(lo), float(hi)
+    vals = np.array([_saving(stop[idx], good[idx], frac)[0] for idx in (rng.integers(0, n, n) for _ in range(n_boot))])
+    lo, hi = percentile_interval(vals[np.isfinite(vals)][:, None], level)
+    return float(lo[0]), float(hi[0])
 
 
 def best_saving(restart: pd.DataFrame) -> tuple[pd.Series, pd.Series | None] | None:

@@ -2,7 +2,6 @@
 the number of peaks of a distribution."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,60 +38,27 @@ class Share:
         return "agree" if lo <= paper <= hi else "differ"
 
 
-PEAK_PROMINENCE = 0.05  # a density peak counts if its prominence is this share of the highest density
-
-
-def density_peak_locations(values: np.ndarray, prominence: float = PEAK_PROMINENCE,
-                           bandwidth: float | None = None) -> np.ndarray:
-    """Where a Gaussian KDE of `values` peaks, counting peaks whose prominence is at least
-    `prominence` x the highest density. The kernel's standard deviation is `bandwidth`
-    (in the units of the values), or Scott's rule if None (which, scaled by the spread of
-    all values, can smooth neighbouring clusters into one). Fewer than 3 values or all
-    equal: the distinct values themselves."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if len(v) < 3 or np.ptp(v) == 0:
-        return np.unique(v)
-    grid = np.linspace(v.min() - 0.1 * np.ptp(v), v.max() + 0.1 * np.ptp(v), 1024)
-    bw = None if bandwidth is None else bandwidth / np.std(v, ddof=1)
-    dens = stats.gaussian_kde(v, bw_method=bw)(grid)
-    peaks, _ = find_peaks(dens, prominence=prominence * dens.max())
-    return grid[peaks]
-
-
 MODE_DEPTH = 0.5  # a local maximum is a distinct mode if its prominence is this share of its height
 
 
-def modes_in_ranges(values: np.ndarray, edges: Sequence[float], bandwidth: float,
-                    depth: float = MODE_DEPTH) -> list[float | None]:
-    """Per range [edges[r], edges[r + 1]) the location of the highest distinct mode of a
-    Gaussian KDE of `values` (kernel standard deviation `bandwidth`) inside it, or None. A
-    mode is distinct if its prominence is at least `depth` x its height: the density
-    falls at least that far on both sides before it rises to anything higher, as around
-    a cluster and not along the ripples of runs strewn over a range. A small cluster is a
-    mode of its own range even where another range holds most runs."""
+def density_modes(values: np.ndarray, bandwidth: float, depth: float = MODE_DEPTH) -> tuple[np.ndarray, np.ndarray]:
+    """(locations, heights) of the distinct modes of a Gaussian KDE of `values` (kernel
+    standard deviation `bandwidth`, in the units of the values). A local maximum is a
+    distinct mode if its prominence is at least `depth` x its height: the density falls
+    at least that far on both sides before it rises to anything higher, as around a
+    cluster, however small, and not along the ripples of values strewn over a range.
+    Fewer than 3 values or all equal: the distinct values, of equal height."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
-    out: list[float | None] = [None] * (len(edges) - 1)
     if len(v) < 3 or np.ptp(v) == 0:
-        for r in range(len(out)):
-            inside = v[(v >= edges[r]) & (v < edges[r + 1])]
-            out[r] = float(inside[0]) if len(inside) else None
-        return out
+        at = np.unique(v)
+        return at, np.ones(len(at))
     pad = 3.0 * bandwidth
     grid = np.linspace(v.min() - pad, v.max() + pad, 4096)
     dens = stats.gaussian_kde(v, bw_method=bandwidth / np.std(v, ddof=1))(grid)
     peaks, props = find_peaks(dens, prominence=0.0)
-    for r in range(len(out)):
-        in_range = (grid >= edges[r]) & (grid < edges[r + 1])
-        ok = [(dens[p], grid[p]) for p, pr in zip(peaks, props["prominences"]) if in_range[p] and pr >= depth * dens[p]]
-        out[r] = float(max(ok)[1]) if ok else None
-    return out
-
-
-def density_peaks(values: np.ndarray, prominence: float = PEAK_PROMINENCE) -> int:
-    """Number of peaks of a Gaussian KDE of `values` (see `density_peak_locations`)."""
-    return len(density_peak_locations(values, prominence))
+    distinct = peaks[props["prominences"] >= depth * dens[peaks]]
+    return grid[distinct], dens[distinct]
 
 
 def bootstrap_difference(a: np.ndarray, b: np.ndarray, statistic, n_boot: int, level: float = LEVEL,

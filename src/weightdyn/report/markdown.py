@@ -120,9 +120,9 @@ def _ours(c: Claim, p: PredictConfig) -> tuple[str, str]:
     """(our numbers, the runs behind them) of a claim."""
     v, lo, hi = c.values, p.low_loss, p.high_loss
     if c.kind in ("final_loss_relu_he", "final_loss_tanh_he"):
-        at = ", ".join(f"{x:.3g}" for x in v["peak_c"])
-        peaks = f"{v['peaks']} peak(s) in the density of log10 c_f" + (f" (at c_f = {at})" if v["peaks"] else "")
-        peaks += "; modes per range: " + ", ".join("none" if m is None else f"{m:.3g}" for m in v["modes"])
+        at = ", ".join(f"{x:.3g}" for x in v["mode_c"])
+        peaks = (f"{len(v['mode_c'])} distinct mode(s) of the density of log10 c_f" + (f" (at c_f = {at})" if at else "")
+                 + "; per range: " + ", ".join("none" if m is None else f"{m:.3g}" for m in v["modes"]))
     if c.kind == "final_loss_relu_he":
         return (f"c_f < {lo:g}: {_share(v['low'])}; {lo:g} <= c_f <= {hi:g}: {_share(v['mid'])}; "
                 f"c_f > {hi:g}: {_share(v['high'])}; {peaks}", f"{v['n']} runs ({v['left_out']} diverged left out)")
