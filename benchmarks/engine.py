@@ -34,6 +34,9 @@ import numpy as np  # noqa: E402
 from weightdyn.engine import EngineConfig, Ensemble, integrate  # noqa: E402
 from weightdyn.model.streams import initial_state, make_task  # noqa: E402
 
+# the checkpoint window alone; benchmarks/clv_window.py measures the end-of-training window
+WINDOWS = dict(clv_window=10, clv_window_end=10, clv_window_grid=(10,))
+
 PAPER_RUN_STEPS = 16_000 * 36_667 * 20
 PAPER_ACTIVATIONS = ("relu", "tanh")
 
@@ -43,7 +46,7 @@ def measure(runs: int, activation: str, init: str, min_seconds: float, X, y) -> 
     theta0 = initial_state(np.arange(runs), (2, 2, 1), init)
     intervals = 40
     while True:
-        config = EngineConfig(activation=activation, n_intervals=intervals, clv_window=10,
+        config = EngineConfig(activation=activation, n_intervals=intervals, **WINDOWS,
                               checkpoints=(10, intervals // 2, intervals - 10))
         start = time.perf_counter()
         integrate(config, theta0, X, y)
@@ -74,7 +77,7 @@ def cpu_name() -> str:
 def timed_integrate(runs: int, activation: str, init: str, intervals: int) -> float:
     """Seconds of one integrate() of `runs` runs over `intervals` intervals."""
     X, y = make_task()
-    config = EngineConfig(activation=activation, n_intervals=intervals, clv_window=10,
+    config = EngineConfig(activation=activation, n_intervals=intervals, **WINDOWS,
                           checkpoints=sorted({10, intervals // 2, intervals - 10}))
     theta0 = initial_state(np.arange(runs), (2, 2, 1), init)
     start = time.perf_counter()
@@ -99,7 +102,8 @@ def side_by_side(runs: int, activation: str, init: str, intervals: int, X, y) ->
     """Best-of-three microseconds per run-step of `Ensemble.advance_interval` (steps and
     QR) with the fast kernel and with the general vectorised path, timed alternately."""
     theta0 = initial_state(np.arange(runs), (2, 2, 1), init)
-    config = EngineConfig(activation=activation, n_intervals=intervals, clv_window=1, checkpoints=())
+    config = EngineConfig(activation=activation, n_intervals=intervals, clv_window=1, clv_window_end=1,
+                          clv_window_grid=(1,), checkpoints=())
     best = {"kernel": np.inf, "general": np.inf}
     for _ in range(3):
         for path in best:

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from weightdyn.analysis import paper
+from weightdyn.analysis.angles import AngleSetup
 from weightdyn.analysis.claims import compare_claims
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.evaluate import AUC_COLUMNS, BEST_COLUMNS, DRAW_COLUMNS
@@ -13,9 +14,12 @@ from weightdyn.engine import columns as col
 from weightdyn.pipeline.config import load_config
 from weightdyn.report.markdown import comparison_markdown
 
+from synthetic_clv import synthetic_windows
+
 P = 6  # enough exponents for the paper's tangent pairs, up to (5, 6)
 CFG = load_config({"predict": {"bootstrap": {"n_boot": 0}}})
 PCFG = PredictConfig.from_config(CFG)
+SETUP = AngleSetup.from_config(CFG)
 
 
 def setting(activation, init, final_loss, seed=0, **columns):
@@ -27,12 +31,21 @@ def setting(activation, init, final_loss, seed=0, **columns):
            col.DIVERGED_STEP: np.full(n, -1)}
     for q in range(1, P + 1):
         out[col.le(q)] = -1.0 - q + rng.uniform(0, 0.1, n)
-    for i, j in col.pairs(P):
-        out[col.cos_end(i, j)] = rng.uniform(0.0, 0.05, n)
+    for reading in col.END_READINGS:
+        for i, j in col.pairs(P):
+            out[col.cos_end(reading, i, j)] = rng.uniform(0.0, 0.05, n)
+    for q in range(1, P + 1):
+        out[col.start_distance(q)] = np.zeros(n)  # every CLV determined unless given
     out.update(columns)
     frame = pd.DataFrame(out)
-    frame[col.MEAN_COS_END] = frame[[col.cos_end(i, j) for i, j in col.pairs(P)]].mean(axis=1)
+    for reading in col.END_READINGS:
+        frame[col.mean_cos_end(reading)] = frame[[col.cos_end(reading, i, j) for i, j in col.pairs(P)]].mean(axis=1)
     return frame
+
+
+def end_cos(values: dict, readings=col.END_READINGS) -> dict:
+    """{(i, j): |cos|} as the end-of-training columns of `readings`."""
+    return {col.cos_end(reading, i, j): v for reading in readings for (i, j), v in values.items()}
 
 
 def three_clusters(n_low, n_mid, n_high):
@@ -45,7 +58,7 @@ def no_predictions():
 
 
 def claims_of(runs, tables=None):
-    return {c.key: c for c in compare_claims(runs, tables or no_predictions(), PCFG, 1e-6, 0.9, 0.1, 0.95)}
+    return {c.key: c for c in compare_claims(runs, tables or no_predictions(), PCFG, 1e-6, SETUP)}
 
 
 def verdict(c):
@@ -131,23 +144,49 @@ def test_high_losses_need_three_positive_exponents():
 def test_mean_cos_of_high_loss_runs():
     final = three_clusters(10, 20, 10)
     pairs = col.pairs(P)
-    small = {col.cos_end(i, j): np.where(final > 100, 0.01, 0.5) for i, j in pairs}
+    small = end_cos({pair: np.where(final > 100, 0.01, 0.5) for pair in pairs})
     runs = setting("relu", "he", final, **small)
-    assert verdict(claims_of(runs)["mean_cos_high"]) == "agree"
-    large = {col.cos_end(i, j): np.where(final > 100, 0.9, 0.5) for i, j in pairs}
+    c = claims_of(runs)
+    assert verdict(c["mean_cos_high"]) == "agree" and verdict(c["mean_cos_high_determined"]) == "agree"
+    large = end_cos({pair: np.where(final > 100, 0.9, 0.5) for pair in pairs})
     assert verdict(claims_of(setting("relu", "he", final, **large))["mean_cos_high"]) == "differ"
+    # in the paper's setup only: the start-independent CLVs show no drop
+    mixed = {**end_cos({pair: np.where(final > 100, 0.01, 0.5) for pair in pairs}, [col.PAPER_READING]),
+             **end_cos({pair: np.full(len(final), 0.5) for pair in pairs}, col.CLV_STARTS)}
+    c = claims_of(setting("relu", "he", final, **mixed))
+    assert verdict(c["mean_cos_high"]) == "agree" and verdict(c["mean_cos_high_determined"]) == "differ"
+    # where the start sets a vector in every high-loss run, the start-independent claim is not testable
+    undetermined = {col.start_distance(4): np.where(final > 100, 0.5, 0.0)}
+    c = claims_of(setting("relu", "he", final, **small, **undetermined))
+    assert verdict(c["mean_cos_high_determined"]).startswith("not testable")
+    assert c["mean_cos_high_determined"].values["n_high"] == 0
 
 
-def tangent(activation, pairs_near_one, n=40):
-    near_one = {col.cos_end(i, j): np.full(n, 0.99) for i, j in pairs_near_one}
-    return setting(activation, "he", np.full(n, 10.0), **near_one)
+def tangent(activation, pairs_near_one, n=40, **columns):
+    near_one = end_cos({pair: np.full(n, 0.99) for pair in pairs_near_one})
+    return setting(activation, "he", np.full(n, 10.0), **near_one, **columns)
 
 
 def test_tangent_pairs():
     both = pd.concat([tangent("relu", paper.TANGENT_PAIRS), tangent("tanh", paper.TANGENT_PAIRS + [(1, 6)])],
                      ignore_index=True)
-    c = claims_of(both)["tangent_pairs"]
-    assert verdict(c) == "agree" and c.values["common"] == paper.TANGENT_PAIRS
+    c = claims_of(both)
+    assert verdict(c["tangent_pairs"]) == "agree" and c["tangent_pairs"].values["common"] == paper.TANGENT_PAIRS
+    assert verdict(c["tangent_pairs_determined"]) == "agree"
+    # vectors 4 to 6 set by the start in every run: (3,4), (4,5), (5,6) are undetermined; the
+    # verdict rests on (1,2), (1,3), (2,3)
+    start_set = {col.start_distance(q): np.full(40, 0.5) for q in (4, 5, 6)}
+    both = pd.concat([tangent("relu", paper.TANGENT_PAIRS, **start_set), tangent("tanh", [(1, 2)], **start_set)],
+                     ignore_index=True)
+    c = claims_of(both)["tangent_pairs_determined"]
+    assert c.values["undetermined"] == [(i, j) for i, j in col.pairs(P) if j >= 4]
+    assert verdict(c) == "partly"  # of (1,2), (1,3), (2,3) only (1,2) is tangent for tanh
+    every = {col.start_distance(q): np.full(40, 0.5) for q in range(2, P + 1)}
+    both = pd.concat([tangent("relu", paper.TANGENT_PAIRS, **every), tangent("tanh", paper.TANGENT_PAIRS, **every)],
+                     ignore_index=True)
+    c = claims_of(both)
+    assert verdict(c["tangent_pairs"]) == "agree"
+    assert verdict(c["tangent_pairs_determined"]).startswith("not testable: the start")
     some = pd.concat([tangent("relu", paper.TANGENT_PAIRS), tangent("tanh", paper.TANGENT_PAIRS[:2])],
                      ignore_index=True)
     assert verdict(claims_of(some)["tangent_pairs"]) == "partly"
@@ -183,18 +222,19 @@ def test_prediction_claims_from_prediction_tables():
     for interval in paper.CHECKPOINTS:
         # the best pair beats the mean |cos| clearly at t = 0.015 only
         pair = 0.95 if interval == 500 else 0.8
-        best += [("high", "relu", "mean_cos", "past", interval, "mean_cos_past", 0.8, 0.78, 0.82, 30),
-                 ("high", "relu", "cos", "past", interval, "cos_past_1_2", pair, 0.9, 0.97, 30)]
-        draws[("high", "relu", interval, "mean_cos", "past")] = noise(0.8)
-        draws[("high", "relu", interval, "cos", "past")] = noise(pair)
+        best += [("high", "relu", "mean_cos", "identity", interval, "mean_cos_identity", 0.8, 0.78, 0.82, 30),
+                 ("high", "relu", "cos", "identity", interval, "cos_identity_1_2", pair, 0.9, 0.97, 30),
+                 ("high", "relu", "cos", "random", interval, "cos_random_1_2", 0.5, 0.45, 0.55, 30)]
+        draws[("high", "relu", interval, "mean_cos", "identity")] = noise(0.8)
+        draws[("high", "relu", interval, "cos", "identity")] = noise(pair)
         for act in ("relu", "tanh"):
             lo = 0.4 if (act, interval) == ("tanh", 2000) else 0.6
             best.append(("low", act, "ftle", "local", interval, "ftle_local_1", 0.7, lo, 0.8, 30))
     best += [("high", "relu", "ftle", "local", 500, "ftle_local_4", 0.97, 0.95, 0.98, 30),
-             ("low", "relu", "cos", "past", 500, "cos_past_1_2", 0.69, 0.6, 0.78, 30)]
+             ("low", "relu", "cos", "identity", 500, "cos_identity_1_2", 0.69, 0.6, 0.78, 30)]
     draws[("high", "relu", 500, "ftle", "local")] = noise(1.0)
     draws[("low", "relu", 500, "ftle", "local")] = noise(0.7)
-    draws[("low", "relu", 500, "cos", "past")] = noise(0.69)  # within the noise of the FTLE's
+    draws[("low", "relu", 500, "cos", "identity")] = noise(0.69)  # within the noise of the FTLE's
     members = [("high", "relu", "ftle", "local", 500, f"ftle_local_{q}", 0.97, 0.95, 0.98, 30) for q in (4, 5, 6)]
     tables = prediction_tables(best, members, draws)
     c = claims_of(runs, tables)
@@ -210,7 +250,7 @@ def test_prediction_claims_from_prediction_tables():
     assert verdict(c["table1_cos_t0.015"]) == "agree"
     assert verdict(c["table1_ftle_t0.015"]) == "differ"
     assert verdict(c["table1_ftle_t0.03"]) == "not testable: not computed"
-    md = comparison_markdown(runs, tables, pd.DataFrame(columns=RESTART_COLUMNS), CFG)
+    md = comparison_markdown(runs, tables, pd.DataFrame(columns=RESTART_COLUMNS), CFG, synthetic_windows(runs))
     assert "| best lambda_i(t) | 0.015 | 0.9878 | 0.970 [0.950, 0.980], DeLong [0.950, 0.980] | 100 test runs, 30 " \
            "positives | differ (ours lower) |" in md
     assert "- Verdict: **relu: agree; tanh: inconclusive**" in md
@@ -228,7 +268,7 @@ def test_table1_cells_above_the_binning_ceiling_are_not_testable():
     tables = prediction_tables(best)
     tables["best"]["n_test"] = 3000
     p20 = PredictConfig.from_config(load_config({"predict": {"n_bins": 20, "bootstrap": {"n_boot": 0}}}))
-    c = {x.key: x for x in compare_claims(runs, tables, p20, 1e-6, 0.9, 0.1, 0.95)}
+    c = {x.key: x for x in compare_claims(runs, tables, p20, 1e-6, SETUP)}
     assert verdict(c["table1_ftle_t0.03"]) == "not testable: above the binning ceiling 0.980"
     assert verdict(c["table1_svm_t0.03"]) == "differ"
 

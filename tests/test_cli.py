@@ -20,7 +20,8 @@ def test_trajectory_writes_the_table_with_provenance(tmp_path, capsys):
     out = tmp_path / "sub" / "relu_he_3.parquet"
     assert cli.main(["trajectory", "--config", str(SMOKE), "--activation", "relu", "--init", "he",
                      "--seed", "3", "--out", str(out), "--intervals", "30"]) == 0
-    cfg = load_config(SMOKE, {"training": {"n_intervals": 30}, "lyapunov": {"checkpoints": [10, 20]}})
+    cfg = load_config(SMOKE, {"training": {"n_intervals": 30},
+                              "lyapunov": {"checkpoints": [10, 20], "clv_window_end": 30, "clv_window_grid": [5, 10, 20]}})
     expected = trajectory(cfg, "relu", "he", 3)
     pd.testing.assert_frame_equal(io.read_parquet(out), expected, check_exact=True)
     meta = io.read_metadata(out)

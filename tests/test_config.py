@@ -25,8 +25,8 @@ SHIPPED = {
 }
 # Numeric-config hashes of the shipped configs, which the shards computed with them
 # record: a change here makes every such shard stale.
-NUMERIC_HASHES = {"config.yaml": "793c023df419a63c", "paper": "793c023df419a63c",
-                  "paper_he_biases": "d61460836292294b", "smoke": "f3164dc525aeafe3"}
+NUMERIC_HASHES = {"config.yaml": "2a1f2e39eafc8493", "paper": "2a1f2e39eafc8493",
+                  "paper_he_biases": "5b742eaa081d0f0f", "smoke": "5bad406a4ba3120a"}
 
 
 def smoke(**sections) -> dict:
@@ -233,7 +233,9 @@ def test_the_task_verdict_is_make_tasks_own(monkeypatch):
 ENGINE_ERRORS = [dict(activation="nope"), dict(batch_size=0), dict(steps_per_interval=0), dict(n_intervals=0),
                  dict(clv_window=0), dict(dt=0.0), dict(divergence_threshold=0.0), dict(batch_mode="x"),
                  dict(jacobian="x"), dict(checkpoints=(5,)), dict(checkpoints=(2000, 1000)),
-                 dict(n_intervals=3_000_000, clv_window=1, checkpoints=(1_000_000, 1_000_001))]
+                 dict(n_intervals=3_000_000, clv_window=1, checkpoints=(1_000_000, 1_000_001)),
+                 dict(clv_window_end=0), dict(clv_window_grid=(30, 10)), dict(clv_window_grid=(10, 4000)),
+                 dict(n_intervals=2000, checkpoints=(500,))]
 
 
 @pytest.mark.parametrize("change", ENGINE_ERRORS, ids=lambda c: ",".join(c))
@@ -286,3 +288,12 @@ def test_the_engine_defaults_are_those_of_config_yaml():
     be config.yaml's, the one home of the pipeline's defaults."""
     for activation in activations.ACTIVATIONS:
         assert EngineConfig.from_config(pc.load_config(), activation) == EngineConfig(activation=activation)
+
+
+def test_the_clv_start_read_by_the_analysis_keeps_the_shards():
+    """Shards hold the angles of both starts: changing `lyapunov.clv_start` changes no
+    shard's numeric config, while the end window does."""
+    base = config_hash(pc.numeric_config(smoke()))
+    assert config_hash(pc.numeric_config(smoke(lyapunov={"clv_start": "random"}))) == base
+    assert config_hash(pc.numeric_config(smoke(lyapunov={"clv_window_end": 30}))) != base
+    assert pc.config_problems(smoke(lyapunov={"clv_start": "ginelli"}))[0].startswith("lyapunov.clv_start")

@@ -3,6 +3,7 @@ known limits (a dead ReLU network), divergence handling, the batch schedule."""
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from pathlib import Path
@@ -19,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def small_config(**over):
     base = dict(n_intervals=12, clv_window=3, checkpoints=(3, 6, 9), steps_per_interval=20, dt=3e-5)
     base.update(over)
+    end = base.setdefault("clv_window_end", min(8, base["n_intervals"]))
+    base.setdefault("clv_window_grid", tuple(sorted({min(base["clv_window"], end), end})))
     return EngineConfig(**base)
 
 
@@ -26,7 +29,7 @@ def pipeline_config(n_intervals=12, window=3, checkpoints=(3, 6, 9), **training)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["training"]["n_intervals"] = n_intervals
     cfg["training"].update(training)
-    cfg["lyapunov"].update(clv_window=window, checkpoints=list(checkpoints))
+    cfg["lyapunov"].update(clv_window=window, clv_window_end=8, clv_window_grid=[3, 8], checkpoints=list(checkpoints))
     return cfg
 
 
@@ -57,8 +60,9 @@ def test_replay_by_independent_implementation(task, act, init, dt):
 
 
 def outputs(res):
-    return [res.le, res.ftle_local, res.ftle_cum, res.loss, res.cos_past, res.cos_ginelli, res.cos_end,
-            res.final_loss, res.diverged, res.diverged_step]
+    by_key = lambda d: [d[k] for k in sorted(d)]  # noqa: E731
+    return [res.le, res.ftle_local, res.ftle_cum, res.loss, *by_key(res.cos_past), *by_key(res.cos_ginelli),
+            *by_key(res.end_clvs), *by_key(res.end_ftle), res.final_loss, res.diverged, res.diverged_step]
 
 
 @pytest.mark.parametrize("mode, act", [("shared", "relu"), ("shared", "tanh"), ("shared", "gelu"), ("per_run", "relu")])
@@ -123,10 +127,10 @@ def test_exponents_are_cumulative_ftles_and_match_trajectory(task):
     np.testing.assert_allclose(df.filter(regex=r"^ftle_local_\d+_t0.00018$").to_numpy()[0], ftle[5], rtol=1e-12)
     np.testing.assert_allclose(df.filter(regex=r"^ftle_cum_\d+_t0.00018$").to_numpy()[0], ftle[:6].mean(0), rtol=1e-12)
     # the past-only cosines known at checkpoint 6 are those of the trajectory's row 5
-    np.testing.assert_allclose(df.filter(regex=r"^cos_past_\d_\d_t0.00018$").to_numpy()[0],
+    np.testing.assert_allclose(df.filter(regex=r"^cos_past_identity_\d_\d_t0.00018$").to_numpy()[0],
                                traj.filter(regex=r"^cos_").to_numpy()[5], rtol=1e-12)
     # and Ginelli's at checkpoint 3 (window 3) are the past-only ones known at interval 6
-    np.testing.assert_allclose(df.filter(regex=r"^cos_ginelli_\d_\d_t9e-05$").to_numpy()[0],
+    np.testing.assert_allclose(df.filter(regex=r"^cos_ginelli_identity_\d_\d_t9e-05$").to_numpy()[0],
                                traj.filter(regex=r"^cos_").to_numpy()[5], rtol=1e-12)
     assert df["loss_t0.00018"].iloc[0] == pytest.approx(traj["loss"].iloc[6], rel=1e-12)
     assert len(traj) == 12 and np.all(np.diff(traj["step"]) == 20)
@@ -143,7 +147,8 @@ def test_numeric_jacobian_mode_agrees(task):
     n = integrate(c_n, theta0, X, y)
     np.testing.assert_allclose(n.final_loss, a.final_loss, rtol=1e-12)
     np.testing.assert_allclose(n.le, a.le, atol=1e-5)
-    np.testing.assert_allclose(n.cos_end, a.cos_end, atol=1e-6)
+    for key in a.end_clvs:
+        np.testing.assert_allclose(n.end_clvs[key], a.end_clvs[key], atol=1e-6)
     general, numeric = Ensemble(c_a, theta0, X, y), Ensemble(c_n, theta0, X, y)
     general.kernel = None
     assert numeric.kernel is None
@@ -158,11 +163,12 @@ def test_diverging_run_is_flagged_and_does_not_disturb_others(task):
     c = small_config(activation="relu", dt=1e-2)
     theta0 = initial_state([0, 1, 2], c.shape, "he")
     theta0[1] *= 30.0  # this run explodes with the large step
-    res = integrate(c, theta0, X, y)
+    res = integrate(c, theta0, X, y, seeds=[0, 1, 2])
     assert res.diverged.tolist() == [False, True, False]
     assert 0 <= res.diverged_step[1] < c.n_steps and res.diverged_step[[0, 2]].tolist() == [-1, -1]
-    assert np.isnan(res.final_loss[1]) and np.isnan(res.le[1]).all() and np.isnan(res.cos_end[1]).all()
-    alone = integrate(c, theta0[[0, 2]], X, y)
+    assert np.isnan(res.final_loss[1]) and np.isnan(res.le[1]).all()
+    assert all(np.isnan(C[1]).all() for C in res.end_clvs.values())
+    alone = integrate(c, theta0[[0, 2]], X, y, seeds=[0, 2])  # the seed draws the random CLV start
     for a, b in zip(outputs(res), outputs(alone)):
         np.testing.assert_array_equal(a[[0, 2]], b)
     assert np.isfinite(res.le[[0, 2]]).all()
@@ -174,12 +180,16 @@ def test_simulate_runs_table(task):
     assert df["seed"].tolist() == [8, 3, 5]
     assert (df["activation"] == "relu").all() and (df["init"] == "wide").all()
     for col in ["final_loss", "diverged", "diverged_step", "le_1", "le_9", "loss_t9e-05", "ftle_local_9_t0.00027",
-                "ftle_cum_1_t0.00018", "cos_past_1_2_t0.00018", "cos_ginelli_8_9_t0.00027", "mean_cos_past_t9e-05",
-                "mean_cos_end", "cos_end_1_9"]:
+                "ftle_cum_1_t0.00018", "cos_past_identity_1_2_t0.00018", "cos_ginelli_random_8_9_t0.00027",
+                "mean_cos_past_random_t9e-05", "mean_cos_end_identity", "cos_end_paper_1_9", "clv_start_dist_9"]:
         assert col in df.columns
     cos = df.filter(like="cos_").to_numpy()
     assert np.all((cos >= 0) & (cos <= 1 + 1e-12))
-    assert df.filter(regex=r"^cos_end_").shape[1] == 36
+    for reading in ("identity", "random", "paper"):
+        assert df.filter(regex=rf"^cos_end_{reading}_\d").shape[1] == 36
+    dist = df.filter(like="clv_start_dist_").to_numpy()
+    assert dist.shape[1] == 9 and np.all((dist >= 0) & (dist <= 1))
+    assert np.all(dist[:, 0] < 1e-12)  # the first CLV is the first Gram-Schmidt vector, whatever the start
 
 
 def test_config_errors_name_the_field():
@@ -188,7 +198,8 @@ def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="checkpoints"):
         small_config(checkpoints=(6, 3))
     with pytest.raises(ValueError, match="share a t label"):
-        EngineConfig(n_intervals=3_000_000, clv_window=1, checkpoints=(1_000_000, 1_000_001))
+        EngineConfig(n_intervals=3_000_000, clv_window=1, clv_window_end=1, clv_window_grid=(1,),
+                     checkpoints=(1_000_000, 1_000_001))
     with pytest.raises(ValueError, match="batch_mode"):
         small_config(batch_mode="random")
     with pytest.raises(ValueError, match="jacobian"):
@@ -259,3 +270,49 @@ def test_task_and_initialization():
     np.testing.assert_allclose(he_b.std(axis=0), np.sqrt(2 / np.array([3] * 6 + [2] * 2 + [3] * 2 + [2])), rtol=0.05)
     with pytest.raises(ValueError, match="he_biases"):
         initial_state([1], (2, 2, 1), "he", he_biases="uniform")
+
+
+def test_old_results_unchanged_bit_for_bit_at_the_old_options():
+    """tests/data/engine_reference.parquet holds the runs table of the engine before the CLV
+    start and the end window existed (smoke preset, 120 intervals, seeds 0 and 1 of every
+    setting). With the end window at the checkpoint window, the identity start reproduces
+    every column bit for bit (renamed: the start is now part of the angle columns)."""
+    import re
+
+    from weightdyn.pipeline.config import load_config
+
+    old = pd.read_parquet(ROOT / "tests" / "data" / "engine_reference.parquet")
+    cfg = load_config(ROOT / "workflow" / "presets" / "smoke.yaml")
+    cfg["training"]["n_intervals"] = 120
+    cfg["lyapunov"].update(clv_window_end=cfg["lyapunov"]["clv_window"], clv_window_grid=[cfg["lyapunov"]["clv_window"]])
+    new = pd.concat([simulate_runs(cfg, a, i, range(2)) for a in ("relu", "tanh") for i in ("he", "wide")],
+                    ignore_index=True)
+
+    def renamed(name):
+        m = re.fullmatch(r"(mean_)?cos_(past|ginelli)_(.*)", name)
+        if m:
+            return f"{m.group(1) or ''}cos_{m.group(2)}_identity_{m.group(3)}"
+        m = re.fullmatch(r"cos_end_(\d+_\d+)", name)
+        return f"cos_end_identity_{m.group(1)}" if m else {"mean_cos_end": "mean_cos_end_identity"}.get(name, name)
+
+    assert len(old.columns) == 424
+    for name in old.columns:
+        pd.testing.assert_series_equal(new[renamed(name)], old[name], check_names=False, check_exact=True)
+
+
+def test_end_window_ring_is_packed_and_the_random_start_follows_the_seed():
+    """The R-matrices of the end window are kept as their upper triangles (45 of 81
+    entries), and a run's random start depends on its seed alone."""
+    import weightdyn.lyapunov as ly
+
+    X, y = make_task(1000, 0)
+    c = small_config(activation="relu")
+    theta0 = initial_state([3, 4], c.shape, "he")
+    loop = ly.LyapunovLoop(Ensemble(c, theta0, X, y, [3, 4]), c.tau, window=c.clv_window, memory=8)
+    for _ in range(9):
+        loop.step()
+    assert loop._ring._data.shape == (8, 2, 45)
+    from weightdyn.model.streams import clv_random_start
+
+    np.testing.assert_array_equal(clv_random_start([4, 3], 9)[0], clv_random_start([4], 9)[0])
+    assert not np.array_equal(clv_random_start([3], 9), clv_random_start([4], 9))

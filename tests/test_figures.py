@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
 
+from synthetic_clv import synthetic_windows
 from test_predict import CHECKPOINTS, DT, synthetic_runs
-from weightdyn.analysis.angles import cos_groups
+from weightdyn.analysis.angles import DETERMINED, AngleSetup, cos_groups
 from weightdyn.report import figures as fg
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.evaluate import predict_all
@@ -21,6 +22,7 @@ from weightdyn.model.streams import make_task
 from weightdyn.pipeline.config import load_config
 from weightdyn.pipeline.io import save_figure
 from weightdyn.report.figures import style
+from weightdyn.report.figures.angles import UNDETERMINED_COLOUR
 
 SETTINGS = (("relu", "he"), ("tanh", "he"), ("relu", "wide"), ("tanh", "wide"))
 FCFG = fg.FigureConfig.from_config(load_config())
@@ -42,7 +44,7 @@ def tables():
     restart = restart_policy(runs, predicted["best"], CHECKPOINTS, DT, 36667, PCFG, split)
     X, y = make_task(200, 0, "paper", 2)
     task = pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y[:, 0]})
-    return dict(task=task, runs=runs, auc=auc, roc=roc, restart=restart)
+    return dict(task=task, runs=runs, auc=auc, roc=roc, restart=restart, windows=synthetic_windows(runs))
 
 
 def visible(fig):
@@ -64,13 +66,18 @@ EXPECTED = {
     "fig06_le_distributions_wide": (18, lambda ax: ax.get_yscale() == "log" and ax.get_xlabel().startswith("$l_")),
     "fig07_le_vs_final_loss_he": (18, lambda ax: ax.get_yscale() == "log" and loss_label(ax.get_ylabel())
                                   and ax.get_xlabel().startswith("$l_")),
-    "fig08_cos_vs_final_loss_he": (72, lambda ax: ax.get_yscale() == "log" and ax.get_title().startswith("(")),
-    "fig09_mean_cos_vs_final_loss_he": (2, lambda ax: ax.get_yscale() == "log" and loss_label(ax.get_ylabel())
-                                        and "mean" in ax.get_xlabel()),
+    "fig08_cos_vs_final_loss_he_paper_setup": (72, lambda ax: ax.get_yscale() == "log"
+                                               and ax.get_title().startswith("(")),
+    "fig08_cos_vs_final_loss_he_determined": (72, lambda ax: ax.get_yscale() == "log" and ax.get_title().startswith("(")),
+    "fig09_mean_cos_vs_final_loss_he_paper_setup": (2, lambda ax: ax.get_yscale() == "log" and loss_label(ax.get_ylabel())
+                                                    and "mean" in ax.get_xlabel()),
+    "fig09_mean_cos_vs_final_loss_he_determined": (2, lambda ax: ax.get_yscale() == "log"
+                                                   and loss_label(ax.get_ylabel()) and "mean" in ax.get_xlabel()),
+    "fig_clv_convergence_he": (4, lambda ax: "distance" in ax.get_ylabel()),
     "fig10_auc_ftle_low": (4, lambda ax: "AUC" in ax.get_ylabel() and "t" in ax.get_xlabel()),
-    "fig11_auc_cos_low": (2, lambda ax: "AUC" in ax.get_ylabel() and "t" in ax.get_xlabel()),
+    "fig11_auc_cos_low": (4, lambda ax: "AUC" in ax.get_ylabel() and "t" in ax.get_xlabel()),
     "fig12_auc_ftle_high": (2, lambda ax: "AUC" in ax.get_ylabel()),
-    "fig13_auc_cos_high": (1, lambda ax: "AUC" in ax.get_ylabel()),
+    "fig13_auc_cos_high": (2, lambda ax: "AUC" in ax.get_ylabel()),
     "fig14_le_vs_final_loss_wide": (18, lambda ax: ax.get_yscale() == "log" and loss_label(ax.get_ylabel())),
     "fig15_roc_curves": (3, lambda ax: ax.get_xlabel() == "false positive rate" and ax.get_ylabel() == "true positive rate"),
     "fig16_restart_policy": (2, lambda ax: "compute" in ax.get_ylabel() or "saving" in ax.get_ylabel()),
@@ -90,7 +97,7 @@ def test_figure_axes_and_files(name, tables, tmp_path):
     for ax in axes:
         assert check(ax), (name, ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
     assert fig.get_suptitle() or fig.subfigs
-    if name not in ("fig08_cos_vs_final_loss_he",):  # the 72-panel figure is written by the pipeline test
+    if not name.startswith("fig08_"):  # the 72-panel figures are written by the pipeline test
         paths = save_figure(fig, tmp_path / name, dpi=30)
         assert [p.suffix for p in paths] == [".png", ".pdf"]
         assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[0].stat().st_size > 1000
@@ -100,14 +107,20 @@ def test_figure_axes_and_files(name, tables, tmp_path):
 def test_figure_data_are_drawn(tables):
     """The panels hold the runs: one point per run in the scatter figures, curves in the AUC figures."""
     runs = tables["runs"]
-    fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he", tables, PCFG, FCFG)
+    fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he_paper_setup", tables, PCFG, FCFG)
     n_he = [len(runs[(runs["activation"] == a) & (runs["init"] == "he")]) for a in ("relu", "tanh")]
     assert [len(ax.collections[0].get_offsets()) for ax in visible(fig)] == n_he
+    # start-independent: the runs with a start-set vector grey, the others blue, together every run
+    fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he_determined", tables, PCFG, FCFG)
+    assert [sum(len(c.get_offsets()) for c in ax.collections) for ax in visible(fig)] == n_he
     fig = fg.make_figure("fig10_auc_ftle_low", tables, PCFG, FCFG)
     relu_local = visible(fig)[0]
     assert len(relu_local.get_legend_handles_labels()[0]) == 9  # one curve per FTLE
     fig = fg.make_figure("fig11_auc_cos_low", tables, PCFG, FCFG)
     assert len(visible(fig)[0].get_legend_handles_labels()[0]) == 36 + 1  # 36 pairs and their mean
+    titles = [ax.get_title() for ax in visible(fig)]
+    assert ["start C = I" in t for t in titles] == [True, True, False, False]  # one row of panels per start
+    assert all("random start" in t for t in titles[2:])
     fig = fg.make_figure("fig15_roc_curves", tables, PCFG, FCFG)
     assert all(len(ax.get_lines()) == 1 + len(CHECKPOINTS) for ax in visible(fig))  # chance line + one per t
 
@@ -115,16 +128,29 @@ def test_figure_data_are_drawn(tables):
 def test_cos_groups_follow_the_paper_colours():
     runs = synthetic_runs(n=200, settings=(("relu", "he"),), P=3)
     rng = np.random.default_rng(0)
-    runs["cos_end_1_2"] = np.clip(1.0 - rng.exponential(0.02, 200), 0, 1)  # tangencies
-    runs["cos_end_1_3"] = rng.uniform(0.0, 0.05, 200)  # orthogonal
-    runs["cos_end_2_3"] = rng.uniform(0.3, 0.6, 200)  # in between
-    groups = cos_groups(runs, tangent=0.9, orthogonal=0.1, quantile=0.95)
+    for reading in col.END_READINGS:
+        runs[col.cos_end(reading, 1, 2)] = np.clip(1.0 - rng.exponential(0.02, 200), 0, 1)  # tangencies
+        runs[col.cos_end(reading, 1, 3)] = rng.uniform(0.0, 0.05, 200)  # orthogonal
+        runs[col.cos_end(reading, 2, 3)] = rng.uniform(0.3, 0.6, 200)  # in between
+    groups = cos_groups(runs, 0.9, 0.1, 0.95, col.PAPER_READING)
     assert groups == {(1, 2): "tangent", (1, 3): "orthogonal", (2, 3): "intermediate"}
-    fig = fg.fig08_cos_vs_loss(runs, "he", FCFG)
-    colours = {ax.get_title(): tuple(ax.collections[0].get_facecolor()[0][:3]) for ax in visible(fig)}
+    fig = fg.fig08_cos_vs_loss(runs, "he", FCFG, col.PAPER_READING)
+    colours = {ax.get_title(): tuple(ax.collections[-1].get_facecolor()[0][:3]) for ax in visible(fig)}
     assert colours["(1,2)"] == to_rgba(fg.GROUP_COLOURS["tangent"])[:3]
     assert colours["(1,3)"] == to_rgba(fg.GROUP_COLOURS["orthogonal"])[:3]
     assert colours["(2,3)"] == to_rgba(fg.GROUP_COLOURS["intermediate"])[:3]
+    # start-independent: vector 3 set by the start in 60% of the runs makes (1,3) and (2,3)
+    # undetermined, and their points grey
+    runs[col.start_distance(2)] = 0.0
+    runs[col.start_distance(3)] = np.where(np.arange(200) < 120, 0.5, 0.0)
+    groups = cos_groups(runs, 0.9, 0.1, 0.95, "identity", tolerance=0.05)
+    assert groups == {(1, 2): "tangent", (1, 3): "undetermined", (2, 3): "undetermined"}
+    fig = fg.fig08_cos_vs_loss(runs, "he", FCFG, DETERMINED)
+    grey = to_rgba(UNDETERMINED_COLOUR)[:3]
+    panels = {ax.get_title(): ax for ax in visible(fig)}
+    assert [len(c.get_offsets()) for c in panels["(1,3)"].collections] == [120, 80]
+    assert all(tuple(c.get_facecolor()[0][:3]) == grey for c in panels["(1,3)"].collections)
+    assert tuple(panels["(1,2)"].collections[-1].get_facecolor()[0][:3]) == to_rgba(fg.GROUP_COLOURS["tangent"])[:3]
 
 
 def test_marker_style_scales_with_the_number_of_runs():
@@ -172,7 +198,10 @@ def test_registry_draws_each_figure_from_exactly_its_inputs(tables):
 
 def test_figure_config_reads_every_option_and_no_other():
     cfg = load_config()
-    assert FCFG == fg.FigureConfig(**cfg["figures"])
+    f = cfg["figures"]
+    assert FCFG.dpi == f["dpi"] and FCFG.angles == AngleSetup(
+        f["cos_tangent"], f["cos_orthogonal"], f["cos_quantile"], f["clv_start_tolerance"],
+        cfg["lyapunov"]["clv_start"], cfg["lyapunov"]["clv_window"], cfg["lyapunov"]["clv_window_end"])
     del cfg["figures"]["cos_quantile"]
     with pytest.raises(KeyError, match="cos_quantile"):
         fg.FigureConfig.from_config(cfg)
@@ -193,7 +222,7 @@ def test_settings_follow_the_activation_registry():
         for act in added:
             activations.register(act)
         runs = synthetic_runs(n=5, settings=(("alpha", "he"), ("zeta", "he"), ("relu", "he")), P=2)
-        fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he", dict(runs=runs), PCFG, FCFG)
+        fig = fg.make_figure("fig09_mean_cos_vs_final_loss_he_paper_setup", dict(runs=runs), PCFG, FCFG)
         assert [ax.get_title().split(",")[0] for ax in visible(fig)] == ["(a) ReLU + He", "(b) ZETA + He", "(c) ALPHA + He"]
     finally:
         for act in added:
@@ -227,6 +256,6 @@ def test_panels_follow_the_number_of_exponents(P):
     assert [ax.get_xlabel() for ax in visible(fig)] == [f"$l_{q}$" for q in range(1, P + 1)]
     rows, cols = fig.subfigs[0].axes[0].get_gridspec().get_geometry()
     assert rows * cols >= P and cols == int(np.ceil(np.sqrt(P)))
-    fig = fg.make_figure("fig08_cos_vs_final_loss_he", dict(runs=runs), PCFG, FCFG)
+    fig = fg.make_figure("fig08_cos_vs_final_loss_he_determined", dict(runs=runs), PCFG, FCFG)
     assert [ax.get_title() for ax in visible(fig)] == [f"({i},{j})" for i, j in col.pairs(P)]
     assert fig.subfigs[0].axes[0].get_gridspec().get_geometry() == (P - 1, P - 1)

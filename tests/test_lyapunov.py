@@ -27,8 +27,10 @@ from weightdyn.lyapunov import (
     pair_labels,
     past_only_clvs,
     qr_positive,
+    random_upper_start,
     run_checkpoints,
     solve_upper,
+    start_distance,
 )
 
 # ----------------------------------------------------------------------------------
@@ -635,9 +637,10 @@ def test_run_checkpoints_records_at_the_right_intervals():
     for i, c in enumerate(ck):
         np.testing.assert_array_equal(rec.ftle_local[i], res.ftle_local[c - 1])
         np.testing.assert_allclose(rec.ftle_cum[i], res.ftle_cumulative[c - 1], rtol=1e-13)
-        np.testing.assert_allclose(rec.cos_past[i], cos_of(past[c], c), atol=1e-13)
-        np.testing.assert_allclose(rec.cos_ginelli[i], cos_of(past[c + W], c + W), atol=1e-13)
-    np.testing.assert_allclose(rec.cos_end, cos_of(past[n], n), atol=1e-13)
+        np.testing.assert_allclose(rec.cos_past["identity"][i], cos_of(past[c], c), atol=1e-13)
+        np.testing.assert_allclose(rec.cos_ginelli["identity"][i], cos_of(past[c + W], c + W), atol=1e-13)
+    np.testing.assert_array_equal(res.Q[n - W] @ rec.end_clvs[("identity", W)], past[n])
+    np.testing.assert_allclose(rec.end_exponents[W], res.ftle_local[n - W:].mean(axis=0), rtol=1e-13)
     np.testing.assert_array_equal(rec.exponents, res.exponents)
     with pytest.raises(ValueError):
         run_checkpoints(LyapunovLoop(TangentStepper(henon, henon_jac, x0), 1.0, window=W), n, (2,))
@@ -668,3 +671,104 @@ def test_loop_reports_nan_where_the_stepper_is_invalid():
     assert np.isfinite(loop.exponents[0]).all() and np.isnan(loop.exponents[1]).all()
     cos = loop.window_cosines()
     assert np.isfinite(cos[0]).all() and np.isnan(cos[1]).all()
+
+
+# ----------------------------------------------------------------------------------
+# 9. The start of the backward iteration: identity or Ginelli et al.'s random start.
+
+
+def random_starts(shape, seed):
+    return random_upper_start(np.random.default_rng(seed).standard_normal(shape))
+
+
+def test_random_start_is_upper_triangular_with_unit_columns():
+    C = random_starts((5, 4, 4), seed=30)
+    assert np.all(np.tril(C, -1) == 0.0)
+    np.testing.assert_allclose(np.linalg.norm(C, axis=-2), 1.0, rtol=1e-15)
+    # the first column is e_1 up to its sign: CLV_1 is the first Gram-Schmidt vector from any start
+    np.testing.assert_allclose(np.abs(C[..., 0, 0]), 1.0)
+
+
+@pytest.mark.parametrize("system", ["linear", "henon"])
+def test_both_starts_converge_to_the_same_clvs_where_exponents_are_distinct(system):
+    """Distinct exponents: the start is forgotten at the rate of the gap, and the CLVs from
+    the identity and from a random start become the same vectors as the window grows."""
+    if system == "linear":
+        res = lyapunov_spectrum(linear, linear_jac, np.ones((20, 2)), n_intervals=60, keep_basis=True)
+        gap = 2 * np.log(2.0)
+    else:
+        res = lyapunov_spectrum(henon, henon_jac, henon_ensemble(200, seed=31), n_intervals=60, transient=500,
+                                keep_basis=True)
+        gap = HENON_EXPONENTS[0] - HENON_EXPONENTS[1]
+    start = random_starts((len(res.exponents), 2, 2), seed=32)
+    m = 5  # the CLVs at t_5 over windows R_6 .. R_{5+W}
+    medians = []
+    for W in (1, 2, 4, 8, 16):
+        C_id, C_rand = backward_iteration(res.R[m:m + W]), backward_iteration(res.R[m:m + W], start)
+        medians.append(np.median(start_distance(C_id, C_rand)[:, 1]))
+        np.testing.assert_allclose(start_distance(C_id, C_rand)[:, 0], 0.0, atol=1e-15)
+    medians = np.array(medians)
+    assert medians[0] > 1e-3 and medians[-1] < 1e-8
+    # sin of the angle between the starts decays as exp(-gap W)
+    rate = -np.polyfit([1, 2, 4, 8, 16], np.log(medians), 1)[0]
+    assert rate == pytest.approx(gap, rel=0.15)
+    if system == "linear":  # the converged vectors are the eigenvectors, from either start
+        C = backward_iteration(res.R[m:m + 40], start)
+        assert_parallel_columns(res.Q[m] @ C, [EIG_EXPANDING, EIG_CONTRACTING], atol=1e-12)
+
+
+def block_map(x):
+    """A map with a degenerate exponent: a 2 x 2 identity block (exponent 0, twice) beside
+    an expanding and a contracting direction (ln 2, -ln 2), mixed by a fixed rotation."""
+    return x @ BLOCK_A.T
+
+
+def block_jac(x):
+    return np.broadcast_to(BLOCK_A, x.shape + (4,))
+
+
+_ROT = np.linalg.qr(np.random.default_rng(33).standard_normal((4, 4)))[0]
+BLOCK_A = _ROT @ np.diag([2.0, 1.0, 1.0, 0.5]) @ _ROT.T
+
+
+def test_start_dependence_is_detected_inside_a_degenerate_subspace():
+    """Inside the degenerate block the CLVs are not unique: the two starts leave the 3rd
+    CLV apart whatever the window (the 2nd is the first of the block in the Gram-Schmidt
+    order, also set by the start), while the vectors with distinct exponents converge; the
+    loop reports both through `start_distance` and the window exponents, whose gap is 0."""
+    x0 = np.random.default_rng(34).standard_normal((30, 4))
+    stepper = TangentStepper(block_map, block_jac, x0)
+    loop = LyapunovLoop(stepper, tau=1.0, window=5, memory=80)
+    start = random_starts((30, 4, 4), seed=35)
+    windows = (5, 40, 80)
+    rec = run_checkpoints(loop, 100, [5], starts={"identity": None, "random": start}, end_windows=windows)
+    dist = {W: start_distance(rec.end_clvs[("identity", W)], rec.end_clvs[("random", W)]) for W in windows}
+    # once the basis has aligned (the first intervals pull a longer average), the exponents are exact
+    np.testing.assert_allclose(rec.end_exponents[40], np.broadcast_to(np.log([2.0, 1.0, 1.0, 0.5]), (30, 4)),
+                               atol=1e-9)
+    gaps = rec.end_exponents[40][:, :-1] - rec.end_exponents[40][:, 1:]
+    assert np.all(np.abs(gaps[:, 1]) < 1e-9)  # the degenerate pair: exponents 2 and 3 equal
+    # distinct exponents: vector 4 (gap ln 2 to the block) converges as 2^-W, vector 1 is fixed
+    assert np.all(dist[80][:, 0] < 1e-15) and np.median(dist[80][:, 3]) < 1e-12
+    assert np.median(dist[5][:, 3]) > 1e-3
+    # degenerate: vector 3 keeps its start; after the alignment and the decay of its part
+    # along the expanding direction, a longer window changes nothing
+    assert np.median(dist[80][:, 2]) > 0.05
+    np.testing.assert_allclose(dist[80][:, 2], dist[40][:, 2], rtol=1e-4)
+    # and the angles between vectors of the block differ between the starts
+    cos_id, cos_rand = clv_cosines(rec.end_clvs[("identity", 80)]), clv_cosines(rec.end_clvs[("random", 80)])
+    pair_23 = pair_labels(4).index((2, 3))
+    assert np.median(np.abs(np.abs(cos_id[:, pair_23]) - np.abs(cos_rand[:, pair_23]))) > 0.05
+
+
+def test_clv_covariance_holds_from_the_random_start():
+    """M_n v_n is parallel to v_{n+1} for Ginelli's CLVs from the random start too (Henon)."""
+    transient, n, W = 500, 80, 40
+    x0 = henon_ensemble(50, seed=36)
+    res = lyapunov_spectrum(henon, henon_jac, x0, n_intervals=n, transient=transient, keep_basis=True)
+    start = random_starts((50, 2, 2), seed=37)
+    V = np.stack([res.Q[m] @ backward_iteration(res.R[m:m + W], start) for m in range(n - W + 1)])
+    xs = henon_trajectory(x0, transient, n)
+    MV = henon_jac(xs[: len(V) - 1]) @ V[:-1]
+    err = one_minus_abs_cos(MV.swapaxes(-1, -2), V[1:].swapaxes(-1, -2))
+    assert err.max() < 1e-10

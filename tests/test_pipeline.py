@@ -139,7 +139,8 @@ def test_smoke_end_to_end_local(local_run):
     assert meta["wall_time_s"] > 0 and meta["package_version"]
 
     tables = {name: pd.read_parquet(res / "tables" / f"{name}.parquet") for name in TABLES[1:]}
-    expected = tb.long_tables(runs, cfg["lyapunov"]["checkpoints"], cfg["training"]["dt"], cfg["training"]["n_intervals"])
+    expected = tb.long_tables(runs, cfg["lyapunov"]["checkpoints"], cfg["training"]["dt"], cfg["training"]["n_intervals"],
+                              cfg["lyapunov"]["clv_window"], cfg["lyapunov"]["clv_window_end"])
     for name, table in tables.items():
         pd.testing.assert_frame_equal(table, expected[name], check_exact=True, obj=name)
     assert len(tables["angles"]) == 24 * 9 * 36

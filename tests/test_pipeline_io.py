@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_cfg():
     cfg = load_config(ROOT / "workflow" / "presets" / "smoke.yaml")
     cfg["training"]["n_intervals"] = 12
-    cfg["lyapunov"].update(clv_window=3, checkpoints=[3, 6, 9])
+    cfg["lyapunov"].update(clv_window=3, clv_window_end=8, clv_window_grid=[3, 8], checkpoints=[3, 6, 9])
     return cfg
 
 
@@ -164,12 +164,14 @@ def test_concat_shards_keeps_order_and_checks_hash_and_duplicates(tmp_path):
 
 def test_long_tables_hold_exactly_the_wide_values(tiny_cfg, tiny_runs):
     dt, M, ck = tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"], [3, 6, 9]
-    tables = tb.long_tables(tiny_runs, ck, dt, M)
+    W, W_end = tiny_cfg["lyapunov"]["clv_window"], tiny_cfg["lyapunov"]["clv_window_end"]
+    tables = tb.long_tables(tiny_runs, ck, dt, M, W, W_end)
     R, P, n_pairs = 3, 9, 36
     assert len(tables["losses"]) == R * (len(ck) + 1)
     assert len(tables["lyapunov"]) == R * P
     assert len(tables["ftle"]) == R * len(ck) * P
-    assert len(tables["angles"]) == R * (2 * len(ck) + 1) * n_pairs
+    # two estimates x two starts per checkpoint; at the end both starts and the paper's reading
+    assert len(tables["angles"]) == R * (4 * len(ck) + 3) * n_pairs
 
     wide = tiny_runs.set_index("seed")
     losses = tables["losses"].set_index(["seed", "interval"])
@@ -184,10 +186,11 @@ def test_long_tables_hold_exactly_the_wide_values(tiny_cfg, tiny_runs):
     assert ftle.loc[(5, 9, 3), "ftle_local"] == wide.loc[5, f"ftle_local_3_t{9 * dt:g}"]
     assert ftle.loc[(5, 9, 3), "ftle_cum"] == wide.loc[5, f"ftle_cum_3_t{9 * dt:g}"]
 
-    angles = tables["angles"].set_index(["seed", "estimate", "interval", "i", "j"])["abs_cos"]
-    assert angles.loc[(6, "ginelli", 3, 2, 8)] == wide.loc[6, f"cos_ginelli_2_8_t{3 * dt:g}"]
-    assert angles.loc[(6, "past", 6, 1, 9)] == wide.loc[6, f"cos_past_1_9_t{6 * dt:g}"]
-    assert angles.loc[(4, "past", M, 4, 5)] == wide.loc[4, "cos_end_4_5"]
+    angles = tables["angles"].set_index(["seed", "estimate", "start", "window", "interval", "i", "j"])["abs_cos"]
+    assert angles.loc[(6, "ginelli", "random", W, 3, 2, 8)] == wide.loc[6, f"cos_ginelli_random_2_8_t{3 * dt:g}"]
+    assert angles.loc[(6, "past", "identity", W, 6, 1, 9)] == wide.loc[6, f"cos_past_identity_1_9_t{6 * dt:g}"]
+    assert angles.loc[(4, "past", "identity", W_end, M, 4, 5)] == wide.loc[4, "cos_end_identity_4_5"]
+    assert angles.loc[(4, "past", "random", W, M, 4, 5)] == wide.loc[4, "cos_end_paper_4_5"]
     assert angles.index.is_unique
 
     for table in tables.values():
@@ -197,7 +200,7 @@ def test_long_tables_hold_exactly_the_wide_values(tiny_cfg, tiny_runs):
 
 def test_long_tables_reject_a_foreign_checkpoint(tiny_cfg, tiny_runs):
     with pytest.raises(ValueError, match="checkpoint columns"):
-        tb.long_tables(tiny_runs, [3, 6, 8], tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"])
+        tb.long_tables(tiny_runs, [3, 6, 8], tiny_cfg["training"]["dt"], tiny_cfg["training"]["n_intervals"], 3, 8)
 
 
 def test_setting_summary_counts_over_runs_that_did_not_diverge():
@@ -211,7 +214,7 @@ def test_setting_summary_counts_over_runs_that_did_not_diverge():
                          "final_loss": [1.0, 50.0, 150.0, 3.0, np.nan],
                          "diverged": [False, False, False, False, True],
                          **{f"le_{q + 1}": le[:, q] for q in range(P)},
-                         "mean_cos_end": [0.1, 0.2, 0.3, 0.4, np.nan]})
+                         "mean_cos_end_paper": [0.1, 0.2, 0.3, 0.4, np.nan]})
     runs.loc[4, [f"le_{q + 1}" for q in range(P)]] = np.nan
     s = tb.setting_summary(runs, low_loss=4.0, high_loss=100.0, le_tolerance=1e-6).set_index("quantity")["value"]
     assert s["runs"] == 5 and s["diverged"] == 1
@@ -220,7 +223,7 @@ def test_setting_summary_counts_over_runs_that_did_not_diverge():
     assert s["three_leading_positive_share"] == 0.5 and s["three_leading_positive_share_tol"] == 0.25
     assert s["final_loss_median"] == 26.5 and s["final_loss_max"] == 150.0
     assert s["le_1_mean"] == pytest.approx((0.5 + 0.3 + 1e-9 - 0.2) / 4)
-    assert s["mean_cos_end_mean"] == pytest.approx(0.25)
+    assert s["mean_cos_end_paper_mean"] == pytest.approx(0.25) and "mean_cos_end_identity_mean" not in s
     assert isinstance(s["runs"], int)
 
 

@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 from weightdyn.analysis import claims, comparison, paper, stats
+from weightdyn.analysis.angles import AngleSetup
 from weightdyn.analysis.classifiers import naive_bayes, naive_bayes_scores, positive_score, rbf_svm
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.evaluate import (AUC_COLUMNS, BEST_COLUMNS, DRAW_COLUMNS, evaluate_checkpoint,
                                          predict_all)
 from weightdyn.analysis.predictors import Predictor
+from weightdyn.engine import columns as col
 from weightdyn.analysis.events import event_labels
 from weightdyn.analysis.predictors import predictor_specs
 from weightdyn.analysis.rocauc import auc_columns
@@ -22,6 +24,8 @@ from weightdyn.engine import simulate_runs
 from weightdyn.engine.config import checkpoint_labels
 from weightdyn.pipeline.config import load_config
 from weightdyn.report import markdown
+
+from synthetic_clv import synthetic_windows
 
 DT = 3e-5
 CHECKPOINTS = [500, 1000]
@@ -56,15 +60,19 @@ def synthetic_runs(n=120, settings=(("relu", "he"), ("tanh", "he")), P=4, labels
                 for q in range(1, P + 1):
                     cols[f"ftle_{form}_{q}{t}"] = rng.normal(-q, 1.0, n)
             cols[f"ftle_local_1{t}"] = np.log(final) + rng.normal(0, 1e-3, n)
-            for kind in ("past", "ginelli"):
-                cos = rng.uniform(0, 1, (n, len(pairs)))
-                for p, (i, j) in enumerate(pairs):
-                    cols[f"cos_{kind}_{i}_{j}{t}"] = cos[:, p]
-                cols[f"mean_cos_{kind}{t}"] = cos.mean(axis=1)
-        cos = rng.uniform(0, 1, (n, len(pairs)))
-        for p, (i, j) in enumerate(pairs):
-            cols[f"cos_end_{i}_{j}"] = cos[:, p]
-        cols["mean_cos_end"] = cos.mean(axis=1)
+            for kind in col.CLV_ESTIMATES:
+                for start in col.CLV_STARTS:
+                    cos = rng.uniform(0, 1, (n, len(pairs)))
+                    for p, (i, j) in enumerate(pairs):
+                        cols[col.cos(kind, start, i, j, lab)] = cos[:, p]
+                    cols[col.mean_cos(kind, start, lab)] = cos.mean(axis=1)
+        for reading in col.END_READINGS:
+            cos = rng.uniform(0, 1, (n, len(pairs)))
+            for p, (i, j) in enumerate(pairs):
+                cols[col.cos_end(reading, i, j)] = cos[:, p]
+            cols[col.mean_cos_end(reading)] = cos.mean(axis=1)
+        for q in range(1, P + 1):
+            cols[col.start_distance(q)] = rng.uniform(0, 1, n) if q > 1 else np.zeros(n)
         frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
 
@@ -239,8 +247,9 @@ def test_auc_table_has_one_row_per_event_activation_predictor_time(predicted, ru
     auc, roc = tables["auc"], tables["roc"]
     assert list(auc.columns) == AUC_COLUMNS
     n_pred = len(predictor_specs(runs, LABELS[0], cfg))
-    assert n_pred == 4 + 4 + 6 + 1 + 1 + 2
-    assert len(predictor_specs(synthetic_runs(n=2, P=9), LABELS[0], cfg)) == 9 + 9 + 36 + 1 + 1 + 2
+    # FTLEs of two forms, pairs and their mean from two starts, the loss, two SVMs
+    assert n_pred == 4 + 4 + 2 * (6 + 1) + 1 + 2
+    assert len(predictor_specs(synthetic_runs(n=2, P=9), LABELS[0], cfg)) == 9 + 9 + 2 * (36 + 1) + 1 + 2
     # low for relu and tanh, high for relu only
     assert len(auc) == 3 * len(LABELS) * n_pred
     assert not auc.duplicated(["event", "activation", "init", "predictor", "t"]).any()
@@ -263,8 +272,8 @@ def test_best_table_chooses_by_cross_validation_and_keeps_its_draws(predicted):
     cfg, _, tables = predicted
     best, auc, draws = tables["best"], tables["auc"], tables["draws"]
     assert list(best.columns) == BEST_COLUMNS and list(draws.columns) == DRAW_COLUMNS
-    # one row per (event, setting, t, group, form): ftle x 2 forms, cos, mean_cos, loss, svm x 2 forms
-    assert len(best) == 3 * len(LABELS) * 7
+    # one row per (event, setting, t, group, form): ftle x 2 forms, cos and mean_cos x 2 starts, loss, svm x 2 forms
+    assert len(best) == 3 * len(LABELS) * 9
     ftle = best[(best["group"] == "ftle") & (best["form"] == "local")]
     assert (ftle["predictor"] == "ftle_local_1").all() and (ftle["n_candidates"] == 4).all()
     for r in best.itertuples():
@@ -310,7 +319,7 @@ def test_predict_all_on_a_tiny_simulated_table():
     checkpoints = cfg["lyapunov"]["checkpoints"]
     pcfg = quick_cfg(events={"low_loss": 12.0, "high_loss": 14.0}, min_events=2)
     auc = predict_all(runs, checkpoints, cfg["training"]["dt"], pcfg)["auc"]
-    assert len(auc) == 3 * len(checkpoints) * 58
+    assert len(auc) == 3 * len(checkpoints) * (9 + 9 + 2 * (36 + 1) + 1 + 2)
     assert set(auc["t_label"]) == set(checkpoint_labels(checkpoints, cfg["training"]["dt"]))
     assert auc["status"].notna().all()
 
@@ -325,7 +334,7 @@ def test_no_runs_to_predict_gives_empty_tables_not_errors():
     assert len(restart) == 0 and list(restart.columns) == RESTART_COLUMNS
     t1 = table1(tables["best"], cfg)
     assert len(t1) == 4 and "nothing to show" in markdown.table1_markdown(t1, cfg=cfg)
-    md = markdown.comparison_markdown(runs, tables, restart, load_config())
+    md = markdown.comparison_markdown(runs, tables, restart, load_config(), synthetic_windows(runs))
     assert "No AUCs were computed." in md and "Not computed: no high-loss setting" in md
 
 
@@ -419,18 +428,19 @@ def test_comparison_document_contains_each_claim(predicted, runs):
                         "lyapunov": {"checkpoints": CHECKPOINTS, "clv_window": 10},
                         "predict": {"bootstrap": {"n_boot": 20}, "min_positives": 15}})
     cfg = PredictConfig.from_config(full)
-    md = markdown.comparison_markdown(runs, tables, restart, full)
+    md = markdown.comparison_markdown(runs, tables, restart, full, synthetic_windows(runs))
     for text in ("three clusters of c_f", "no c_f > 100", "wide-range init", "33% of ReLU + He", "62% of tanh + He",
                  "3% of ReLU + He runs have three positive", "no tanh + He run has three positive",
                  "only when the three leading LEs are positive", "mean |cos theta_ij| between CLVs",
                  "pairs (1,2), (1,3), (2,3), (3,4), (4,5), (5,6) show tangencies", "from t = 0.03 on", "Table I",
                  "Local and cumulative FTLE forms", "restart policy", "raw (> 0)", "with tolerance (> 1e-06)",
-                 "- Rule: "):
+                 "- Rule: ", "CLV angles: the start, the window", "Which reading the evidence supports",
+                 "start-independent CLVs"):
         assert text in md, text
     for values in paper.TABLE1.values():
         for v in values:
             assert f"| {v:.4f} |" in md
-    found = claims.compare_claims(runs, tables, cfg, 1e-6, 0.9, 0.1, 0.95)
+    found = claims.compare_claims(runs, tables, cfg, 1e-6, AngleSetup.from_config(full))
     assert len({c.key for c in found}) == len(found)
     by_key = {c.key: c for c in found}
     # the synthetic table has no tanh run above 100: the tanh claim holds
@@ -494,13 +504,14 @@ def test_predictor_names_parse_back():
 
     runs = synthetic_runs(n=4, settings=(("relu", "he"),), P=4)
     specs = predictor_specs(runs, checkpoint_labels(CHECKPOINTS, DT)[0], quick_cfg())
-    assert len(specs) == 2 * 4 + 6 + 1 + 1 + 2
+    assert len(specs) == 2 * 4 + 2 * (6 + 1) + 1 + 2
     for spec in specs:
         parsed = parse_name(spec.name)
         assert (parsed.group, parsed.form) == (spec.group, spec.form)
         expected = {1: ("ftle",), 2: ("cos",)}
         assert len(parsed.indices) == next((n for n, g in expected.items() if spec.group in g), 0)
-    assert parse_name("cos_past_3_4").indices == (3, 4) and parse_name("ftle_cum_12").indices == (12,)
-    for bad in ("ftle_local_", "cos_past_1", "svm_ftle", "oracle", "loss_t0.03"):
+    assert parse_name("cos_random_3_4").indices == (3, 4) and parse_name("ftle_cum_12").indices == (12,)
+    assert parse_name("cos_identity_3_4").form == "identity" and parse_name("mean_cos_random").form == "random"
+    for bad in ("ftle_local_", "cos_random_1", "cos_past_1_2", "svm_ftle", "oracle", "loss_t0.03"):
         with pytest.raises(ValueError):
             parse_name(bad)

@@ -21,9 +21,12 @@ def cmd_trajectory(args) -> int:
     cfg = validate_config(load_config(args.config))  # the config as given, numbers as numbers
     if args.intervals is not None:  # a shorter run keeps the checkpoints that still fit (perhaps none)
         cfg["training"]["n_intervals"] = args.intervals
-        ck = cfg["lyapunov"]["checkpoints"]
-        outside = checkpoints_outside(ck, args.intervals, cfg["lyapunov"]["clv_window"])
-        cfg["lyapunov"]["checkpoints"] = [c for c in ck if c not in outside]
+        lyap = cfg["lyapunov"]
+        outside = checkpoints_outside(lyap["checkpoints"], args.intervals, lyap["clv_window"])
+        lyap["checkpoints"] = [c for c in lyap["checkpoints"] if c not in outside]
+        # a trajectory has no end-of-training CLVs: their windows shrink to fit
+        lyap["clv_window_end"] = min(lyap["clv_window_end"], args.intervals)
+        lyap["clv_window_grid"] = [w for w in lyap["clv_window_grid"] if w <= args.intervals] or [lyap["clv_window_end"]]
     table = trajectory(cfg, args.activation, args.init, args.seed, clv=args.clv, progress=ProgressLog())
     numeric = numeric_config(cfg)
     meta = provenance(kind="trajectory", activation=args.activation, init=args.init, seed=args.seed,

@@ -1,4 +1,5 @@
-"""Stage 3: every shard into the runs table and its long-format tables; from the runs
+"""Stage 3: every shard into the runs table and its long-format tables, and the CLV
+window shards into the CLV window table; from the runs
 table a CSV summary per setting (results/tables/). The summaries are their own rule so
 that the event thresholds and `summary` options do not rebuild the tables."""
 
@@ -7,14 +8,18 @@ rule aggregate:
     input:
         data=DATA,
         shards=all_shards(),
+        window_shards=all_shards(WINDOW_SHARD),
     output:
         **TABLES,
+        clv_windows=CLV_WINDOWS,
     params:
         numeric_hash=NUMERIC_HASH,
         settings=SETTING_NAMES,
         checkpoints=config["lyapunov"]["checkpoints"],
         dt=config["training"]["dt"],
         n_intervals=config["training"]["n_intervals"],
+        clv_window=config["lyapunov"]["clv_window"],
+        clv_window_end=config["lyapunov"]["clv_window_end"],
     log:
         "results/logs/aggregate.log",
     localrule: True
@@ -26,7 +31,7 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
-register_targets("aggregate", lambda: list(TABLES.values()))
+register_targets("aggregate", lambda: list(TABLES.values()) + [CLV_WINDOWS])
 
 
 rule summarize:

@@ -19,6 +19,7 @@ sys.path.insert(0, str(SRC))
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p))
 
 from weightdyn.engine.columns import setting_name  # noqa: E402
+from weightdyn.engine.config import EngineConfig  # noqa: E402
 from weightdyn.pipeline.config import ConfigError, load_config, numeric_config, settings, validate_config  # noqa: E402
 from weightdyn.pipeline.io import config_hash  # noqa: E402
 
@@ -51,6 +52,8 @@ NUMERIC_HASH = config_hash(NUMERIC)
 
 DATA = "results/data/task.parquet"
 SHARD = "results/shards/{activation}_{init}/seeds_{first}-{last}.parquet"
+WINDOW_SHARD = "results/shards/{activation}_{init}/clv_windows_{first}-{last}.parquet"
+CLV_WINDOWS = "results/tables/clv_windows.parquet"
 TABLES = {name: f"results/tables/{name}.parquet" for name in ("runs", "losses", "lyapunov", "ftle", "angles")}
 SUMMARY = "results/tables/summary_{setting}.csv"
 
@@ -69,12 +72,14 @@ def seed_blocks(activation, init) -> list[tuple[int, int]]:
     return [(s, min(s + size, end) - 1) for s in range(first, end, size)]
 
 
-def shard_path(activation, init, first, last) -> str:
-    return SHARD.format(activation=activation, init=init, first=f"{first:06d}", last=f"{last:06d}")
+def shard_path(activation, init, first, last, pattern=SHARD) -> str:
+    return pattern.format(activation=activation, init=init, first=f"{first:06d}", last=f"{last:06d}")
 
 
-def all_shards() -> list[str]:
-    return [shard_path(a, i, f, l) for a, i in SETTINGS for f, l in seed_blocks(a, i)]
+def all_shards(pattern=SHARD) -> list[str]:
+    """Every shard of the config: the runs shards, or with pattern=WINDOW_SHARD their CLV
+    window tables."""
+    return [shard_path(a, i, f, l, pattern) for a, i in SETTINGS for f, l in seed_blocks(a, i)]
 
 
 def summary_paths() -> list[str]:
@@ -105,8 +110,13 @@ def simulate_runtime(wildcards, attempt) -> int:
 
 def simulate_mem_mb(wildcards, attempt) -> int:
     """Memory per shard: the interpreter and libraries plus a little per run, about 5x
-    what was measured (a 4000-run tanh shard peaked at 203 MB)."""
-    return int(attempt * (500 + _shard_runs(wildcards) // 8))
+    what was measured (a 4000-run tanh shard peaked at 203 MB), plus 1.5x the ring of
+    R-matrices for the end-of-training CLVs (45 of 81 entries of each, 8 bytes, over the
+    longest end window)."""
+    engine = EngineConfig.from_config(config, wildcards.activation)
+    P, runs = engine.shape.P, _shard_runs(wildcards)
+    ring_mb = runs * max(engine.end_windows) * (P * (P + 1) // 2) * 8 / 1e6
+    return int(attempt * (500 + runs // 8 + 1.5 * ring_mb))
 
 
 # ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Two rules, one process each (the figures share their inputs, and one process saves
 the start-up of one per figure): figures_runs draws the figures of the runs table and
-the data (Figs. 2-9, 14), figures_prediction those of the prediction stage (Figs.
+the data (Figs. 2-9, 14, the CLV convergence), figures_prediction those of the prediction stage (Figs.
 10-13, 15 and the restart policy), so a change of the prediction settings redraws only
 the latter. The list of figures, their functions and inputs is
 `weightdyn.report.figures.FIGURES`; the caption of figure <name> is workflow/report/<name>.rst.
@@ -12,14 +12,15 @@ from weightdyn.report.figures import FIGURES
 FIGURE_TABLES = {
     "task": "results/data/task.parquet",
     "runs": "results/tables/runs.parquet",
+    "windows": "results/tables/clv_windows.parquet",
     "auc": "results/tables/auc.parquet",
     "roc": "results/tables/roc.parquet",
     "restart": "results/tables/restart_policy.csv",
 }
 FIGURE_STEM = "results/figures/{name}"
 FIGURE_GROUPS = {
-    "figures_runs": [n for n, s in FIGURES.items() if set(s.inputs) <= {"task", "runs"}],
-    "figures_prediction": [n for n, s in FIGURES.items() if not set(s.inputs) <= {"task", "runs"}],
+    "figures_runs": [n for n, s in FIGURES.items() if set(s.inputs) <= {"task", "runs", "windows"}],
+    "figures_prediction": [n for n, s in FIGURES.items() if not set(s.inputs) <= {"task", "runs", "windows"}],
 }
 
 
@@ -54,6 +55,7 @@ for _rule, _names in FIGURE_GROUPS.items():
             # of their params so that changing them does not redraw those figures
             predict=config["predict"] if _rule == "figures_prediction" else {},
             figures=config["figures"],
+            lyapunov=config["lyapunov"],
         log:
             f"results/logs/{_rule}.log",
         localrule: True

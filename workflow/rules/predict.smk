@@ -6,7 +6,7 @@ training half) with the bootstrap draws behind its interval, the ROC curves, and
 (CSV and Markdown).
 restart_policy: the expected compute per good network with and without stopping runs
 predicted to end with a high final loss (beyond the paper).
-Settings: `events` (thresholds) and `predict` of the config.
+Settings: `events` (thresholds), `predict` and `lyapunov.clv_start` of the config.
 """
 
 PREDICT_OUT = {
@@ -36,6 +36,7 @@ rule predict:
     params:
         events=config["events"],
         predict=config["predict"],
+        clv_start=config["lyapunov"]["clv_start"],
         checkpoints=config["lyapunov"]["checkpoints"],
         dt=config["training"]["dt"],
     threads: 2
@@ -61,6 +62,7 @@ rule restart_policy:
     params:
         events=config["events"],
         predict=config["predict"],
+        clv_start=config["lyapunov"]["clv_start"],
         checkpoints=config["lyapunov"]["checkpoints"],
         dt=config["training"]["dt"],
         n_intervals=config["training"]["n_intervals"],

@@ -14,6 +14,7 @@ rule paper_comparison:
         best=PREDICT_OUT["best"],
         draws=PREDICT_OUT["draws"],
         restart="results/tables/restart_policy.csv",
+        windows=CLV_WINDOWS,
     output:
         report(COMPARISON, caption="../report/paper_comparison.rst", category="Comparison with the paper",
                labels={"document": "paper_comparison.md"}),

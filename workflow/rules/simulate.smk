@@ -9,7 +9,8 @@ file (deleting that file does not rerun shards); `aggregate` checks the two agre
 
 rule simulate:
     output:
-        SHARD,
+        runs=SHARD,
+        windows=WINDOW_SHARD,
     params:
         numeric_hash=NUMERIC_HASH,
         progress_seconds=2.0,
@@ -27,4 +28,4 @@ rule simulate:
 
 # The shards are results in their own right (and a deleted one is rebuilt, with what
 # depends on it, even where the tables are still up to date).
-register_targets("simulate", all_shards)
+register_targets("simulate", lambda: all_shards() + all_shards(WINDOW_SHARD))

@@ -10,6 +10,7 @@ from weightdyn.analysis.tables import long_tables  # noqa: E402
 from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # noqa: E402
                           read_parquet, write_parquet)
 from weightdyn.engine import task_data  # noqa: E402
+from weightdyn.engine.columns import ID_COLUMNS, WINDOW  # noqa: E402
 
 cfg, p, out = snakemake.config, snakemake.params, snakemake.output
 with job_log(snakemake) as log:
@@ -28,6 +29,10 @@ with job_log(snakemake) as log:
                       settings=list(p.settings), shards=len(shards))
     write_parquet(runs, out.runs, meta)
     print(f"runs: {len(runs)} rows x {runs.shape[1]} columns from {len(shards)} shards", file=log)
-    for name, table in long_tables(runs, p.checkpoints, p.dt, p.n_intervals).items():
+    for name, table in long_tables(runs, p.checkpoints, p.dt, p.n_intervals, p.clv_window, p.clv_window_end).items():
         write_parquet(table, getattr(out, name), meta)
         print(f"{name}: {len(table)} rows", file=log)
+    windows = concat_shards(snakemake.input.window_shards, expected_hash=p.numeric_hash,
+                            key=(*ID_COLUMNS, WINDOW))
+    write_parquet(windows, out.clv_windows, meta)
+    print(f"clv_windows: {len(windows)} rows", file=log)

@@ -23,8 +23,9 @@ with job_log(snakemake) as log:
               for key, path in snakemake.input.items()}
     # the prediction settings are params of figures_prediction only (they redraw those
     # figures when they change); the runs figures read just the event thresholds
-    pcfg = PredictConfig.from_config({"events": p.events, "predict": snakemake.config["predict"]})
-    fcfg = FigureConfig.from_config({"figures": p.figures})
+    pcfg = PredictConfig.from_config({"events": p.events, "predict": snakemake.config["predict"],
+                                      "lyapunov": p.lyapunov})
+    fcfg = FigureConfig.from_config({"figures": p.figures, "lyapunov": p.lyapunov})
     for name in p.names:
         start = time.perf_counter()
         fig = make_figure(name, tables, pcfg, fcfg)

@@ -9,7 +9,8 @@ from weightdyn.analysis.restart import restart_policy  # noqa: E402
 
 p = snakemake.params
 with job_log(snakemake) as log:
-    cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict})
+    cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict,
+                                     "lyapunov": {"clv_start": p.clv_start}})
     runs = read_parquet(snakemake.input.runs)
     table = restart_policy(runs, read_parquet(snakemake.input.best), p.checkpoints, p.dt, p.n_intervals, cfg,
                            split=read_parquet(snakemake.input.split))

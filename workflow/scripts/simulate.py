@@ -6,7 +6,7 @@ pin_threads(snakemake.threads)  # before NumPy is imported
 import time  # noqa: E402
 
 from weightdyn.pipeline.progress import ProgressLog  # noqa: E402
-from weightdyn.engine import simulate_runs  # noqa: E402
+from weightdyn.engine import simulate  # noqa: E402
 from weightdyn.pipeline.config import numeric_config  # noqa: E402
 from weightdyn.pipeline.io import config_hash, write_shard  # noqa: E402
 
@@ -24,10 +24,13 @@ with job_log(snakemake) as log:
     print(f"simulate {activation}_{init} seeds {first}..{last} ({len(seeds)} runs), "
           f"{tr['n_intervals']} intervals x {tr['steps_per_interval']} steps, numeric config {digest}", file=log)
     start = time.perf_counter()
-    runs = simulate_runs(cfg, activation, init, seeds,
-                         progress=ProgressLog(log, every=float(snakemake.params.progress_seconds)))
+    runs, windows = simulate(cfg, activation, init, seeds,
+                             progress=ProgressLog(log, every=float(snakemake.params.progress_seconds)))
     wall = time.perf_counter() - start
-    write_shard(runs, snakemake.output[0], numeric=numeric, activation=activation, init=init,
+    # the window shard first: a shard of runs on disk means its job completed
+    write_shard(windows, snakemake.output.windows, numeric=numeric, activation=activation, init=init,
+                seeds=seeds, wall_time_s=wall)
+    write_shard(runs, snakemake.output.runs, numeric=numeric, activation=activation, init=init,
                 seeds=seeds, wall_time_s=wall)
     print(f"done in {wall:.1f} s: {int(runs['diverged'].sum())} of {len(runs)} runs diverged; "
-          f"wrote {snakemake.output[0]}", file=log)
+          f"wrote {snakemake.output.runs} and {snakemake.output.windows}", file=log)

@@ -29,8 +29,13 @@ The rules, each a reading of the paper's sentence fixed before the results it ju
 - shares of positive exponents: the paper's share lies in our Wilson interval; raw and
   with tolerance are separate parts only where their counts differ.
 - high losses need three positive leading exponents: every high-loss run has them.
-- mean |cos| of high-loss runs: a lower median, one-sided Mann-Whitney p < SIGNIFICANCE.
-- tangent pairs: see `angles.cos_groups`.
+- the angle claims are judged twice: in the paper's setup (random start, the checkpoint
+  window) and on start-independent CLVs (the end window, only where both starts agree;
+  `angles` states the rules of a determined CLV).
+- mean |cos| of high-loss runs: a lower median, one-sided Mann-Whitney p < SIGNIFICANCE;
+  start-independent, over the runs whose every CLV is determined.
+- tangent pairs: see `angles.cos_groups`; start-independent, the verdict is on the
+  paper's pairs that are not undetermined, and not testable if all are.
 - FTLEs predict low losses from t = 0.03: the lower end of the best FTLE's interval is
   above CHANCE at each checkpoint from then on (differ if an upper end is at or below
   it, inconclusive otherwise).
@@ -59,7 +64,8 @@ from scipy import stats
 from ..engine import columns as col
 from ..model import activations
 from . import paper
-from .angles import cos_groups
+from .angles import (DETERMINED, MIN_DETERMINED_SHARE, UNDETERMINED, AngleSetup, cos_groups, determined_pairs,
+                     determined_vectors)
 from .config import PredictConfig
 from .evaluate import paired_difference
 from .events import usable_runs
@@ -76,6 +82,7 @@ HIGH_ACCURACY = 0.9   # lower interval end that counts as "high accuracy" (Fig. 
 TOP_QUANTILE = 0.99   # reported beside the largest |cos| of the tangent-pair claim
 SPREAD_BOOT = 2000    # bootstrap resamples of the spread difference (wide-range claim)
 CLUSTER_BANDWIDTH = 0.1  # decades: the kernel of the log10 c_f density in which clusters are peaks
+ANGLE_READINGS = (col.PAPER_READING, DETERMINED)  # the angle claims: the paper's setup, start-independent CLVs
 
 
 def not_testable(reason: str) -> str:
@@ -257,52 +264,78 @@ def _le_claims(runs: pd.DataFrame, p: PredictConfig, tol: float) -> list[Claim]:
 # ----------------------------------------------------------------------------------
 # Angles between CLVs (Sec. V, Figs. 8, 9).
 
-def _cos_claims(runs: pd.DataFrame, p: PredictConfig, tangent: float, orthogonal: float,
-                quantile: float) -> list[Claim]:
+def _mean_cos_high_claim(runs: pd.DataFrame, p: PredictConfig, setup: AngleSetup, reading: str) -> Claim:
+    values_name, tolerance = setup.reading(reading)
     ok = usable_runs(col.setting_rows(runs, "relu", "he"))
+    values = dict(reading=setup.describe(reading), n_usable=len(ok))
+    if tolerance is not None:
+        ok = ok[determined_vectors(ok, tolerance).all(axis=1)]
     high = ok[col.FINAL_LOSS] > p.high_loss
-    m_hi = ok.loc[high, col.MEAN_COS_END].to_numpy(dtype=np.float64)
-    m_rest = ok.loc[~high, col.MEAN_COS_END].to_numpy(dtype=np.float64)
-    values = dict(n_high=len(m_hi), n_rest=len(m_rest))
+    m_hi = ok.loc[high, col.mean_cos_end(values_name)].to_numpy(dtype=np.float64)
+    m_rest = ok.loc[~high, col.mean_cos_end(values_name)].to_numpy(dtype=np.float64)
+    values.update(n_high=len(m_hi), n_rest=len(m_rest))
     if len(m_hi) and len(m_rest):
         values.update(median_high=np.median(m_hi), median_rest=np.median(m_rest),
                       p_value=stats.mannwhitneyu(m_hi, m_rest, alternative="less").pvalue)
         lower = values["median_high"] < values["median_rest"] and values["p_value"] < SIGNIFICANCE
         verdict = "agree" if lower else "differ"
+    elif tolerance is not None:
+        verdict = not_testable("no high-loss or no other run has every CLV determined")
     else:
         verdict = not_testable("no high-loss or no other runs")
-    out = [Claim(
-        "mean_cos_high", "mean_cos_high", "angles", "Sec. V, Fig. 9(a)",
-        "the mean |cos theta_ij| between CLVs at the end of training drops clearly for high-loss ReLU runs",
-        _one(verdict), f"agree means a lower median for the high-loss runs, significant at {SIGNIFICANCE:.0%}.",
-        values)]
+    rule = f"agree means a lower median for the high-loss runs, significant at {SIGNIFICANCE:.0%}."
+    if tolerance is not None:
+        rule += " Only runs whose every CLV is determined count: elsewhere the mean is set by the start."
+    return Claim(
+        "mean_cos_high" + ("" if reading == col.PAPER_READING else f"_{reading}"), "mean_cos_high", "angles",
+        "Sec. V, Fig. 9(a)", "the mean |cos theta_ij| between CLVs at the end of training drops clearly for "
+        f"high-loss ReLU runs ({setup.describe(reading)})", _one(verdict), rule, values)
 
-    tangent_pairs = {}
+
+def _tangent_claim(runs: pd.DataFrame, setup: AngleSetup, reading: str) -> Claim:
+    values_name, tolerance = setup.reading(reading)
+    groups = {}
     for act in paper.ACTIVATIONS:
         sub = usable_runs(col.setting_rows(runs, act, "he"))
         if len(sub):
-            groups = cos_groups(sub, tangent, orthogonal, quantile)
-            tangent_pairs[act] = {pair for pair, g in groups.items() if g == "tangent"}
-    cols = [col.cos_end(i, j) for i, j in col.pairs(col.n_exponents(runs.columns))]
+            groups[act] = cos_groups(sub, setup.tangent, setup.orthogonal, setup.quantile, values_name, tolerance)
     he = usable_runs(runs[runs["init"] == "he"])
-    cos = he[cols].to_numpy(dtype=np.float64)
-    values = dict(n=len(he), top=float(np.nanmax(cos, initial=np.nan)) if len(he) and cols else float("nan"),
-                  top_quantile=TOP_QUANTILE,
-                  quantile=float(np.nanquantile(cos, TOP_QUANTILE)) if len(he) and cols else float("nan"))
-    if len(tangent_pairs) == len(paper.ACTIVATIONS):
-        common = sorted(set.intersection(*tangent_pairs.values()))
-        found = [pair for pair in paper.TANGENT_PAIRS if pair in common]
-        values["common"] = common
-        verdict = "agree" if len(found) == len(paper.TANGENT_PAIRS) else ("partly" if found else "differ")
+    P = col.n_exponents(runs.columns)
+    cos = he[[col.cos_end(values_name, i, j) for i, j in col.pairs(P)]].to_numpy(dtype=np.float64)
+    if tolerance is not None:
+        cos = np.where(determined_pairs(he, tolerance, P), cos, np.nan)
+    finite = np.isfinite(cos).any()
+    values = dict(reading=setup.describe(reading), n=len(he), top_quantile=TOP_QUANTILE,
+                  top=float(np.nanmax(cos)) if finite else float("nan"),
+                  quantile=float(np.nanquantile(cos, TOP_QUANTILE)) if finite else float("nan"))
+    if len(groups) == len(paper.ACTIVATIONS):
+        tangent = [{pair for pair, g in gr.items() if g == "tangent"} for gr in groups.values()]
+        undetermined = sorted({pair for gr in groups.values() for pair, g in gr.items() if g == UNDETERMINED})
+        values.update(common=sorted(set.intersection(*tangent)), undetermined=undetermined)
+        testable = [pair for pair in paper.TANGENT_PAIRS if pair not in undetermined]
+        found = [pair for pair in testable if pair in values["common"]]
+        if not testable:
+            verdict = not_testable("the start, not the dynamics, sets the angles of all these pairs")
+        else:
+            verdict = "agree" if len(found) == len(testable) else ("partly" if found else "differ")
     else:
         verdict = not_testable("needs ReLU + He and tanh + He runs")
-    out.append(Claim(
-        "tangent_pairs", "tangent_pairs", "angles", "Sec. V, Fig. 8",
-        f"pairs {', '.join(f'({i},{j})' for i, j in paper.TANGENT_PAIRS)} show tangencies (|cos| near 1) "
-        "for both activations", _one(verdict),
-        f"A pair counts as tangent if its {quantile:.0%} quantile of |cos| reaches {tangent:g} "
-        "(the red group of Fig. 8).", values))
-    return out
+    rule = (f"A pair counts as tangent if its {setup.quantile:.0%} quantile of |cos| reaches {setup.tangent:g} "
+            "(the red group of Fig. 8).")
+    if tolerance is not None:
+        rule += (" Only runs in which both vectors of the pair are determined count; a pair determined in fewer "
+                 f"than {MIN_DETERMINED_SHARE:.0%} of the runs is undetermined, and the verdict is on the paper's "
+                 "pairs that are not.")
+    return Claim(
+        "tangent_pairs" + ("" if reading == col.PAPER_READING else f"_{reading}"), "tangent_pairs", "angles",
+        "Sec. V, Fig. 8", f"pairs {', '.join(f'({i},{j})' for i, j in paper.TANGENT_PAIRS)} show tangencies "
+        f"(|cos| near 1) for both activations ({setup.describe(reading)})", _one(verdict), rule, values)
+
+
+def _cos_claims(runs: pd.DataFrame, p: PredictConfig, setup: AngleSetup) -> list[Claim]:
+    """The angle claims in both readings: the paper's setup, and start-independent CLVs."""
+    return [claim for reading in ANGLE_READINGS
+            for claim in (_mean_cos_high_claim(runs, p, setup, reading), _tangent_claim(runs, setup, reading))]
 
 
 # ----------------------------------------------------------------------------------
@@ -458,15 +491,14 @@ def _earlier_claim(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) ->
 
 
 def compare_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], p: PredictConfig, le_tolerance: float,
-                   cos_tangent: float, cos_orthogonal: float, cos_quantile: float) -> list[Claim]:
+                   setup: AngleSetup) -> list[Claim]:
     """Every claim of the paper evaluated on our runs and the prediction tables
-    (`tables`: 'auc', 'best' and 'draws' of `evaluate.predict_all`).
-
-    cos_tangent, cos_orthogonal, cos_quantile: the groups of CLV pairs (`angles.cos_groups`).
+    (`tables`: 'auc', 'best' and 'draws' of `evaluate.predict_all`); `setup`: how the
+    end-of-training angles are read (`angles.AngleSetup`).
     """
     P = col.n_exponents(runs.columns)
     auc, best, draws = tables["auc"], tables["best"], tables["draws"]
     return (_loss_claims(runs, p) + _le_claims(runs, p, le_tolerance)
-            + _cos_claims(runs, p, cos_tangent, cos_orthogonal, cos_quantile)
+            + _cos_claims(runs, p, setup)
             + [_low_claim(best, p)] + _table1_claims(best, p)
             + [_stable_ftle_claim(auc, p, P), _mean_cos_claim(best, draws, p), _earlier_claim(best, draws, p)])

@@ -55,6 +55,7 @@ class PredictConfig:
     ci_level: float
     boot_seed: int
     ftle_form: str
+    clv_start: str = "identity"
 
     def __post_init__(self):
         object.__setattr__(self, "high_activations", tuple(self.high_activations))
@@ -83,10 +84,13 @@ class PredictConfig:
             raise ValueError(f"predict.bootstrap.level must lie in (0, 1), got {self.ci_level}")
         if self.ftle_form not in FTLE_FORMS:
             raise ValueError(f"predict.ftle_form must be one of {sorted(FTLE_FORMS)}, got {self.ftle_form!r}")
+        if self.clv_start not in col.CLV_STARTS:
+            raise ValueError(f"lyapunov.clv_start must be one of {list(col.CLV_STARTS)}, got {self.clv_start!r}")
 
     @classmethod
     def from_config(cls, cfg: dict) -> "PredictConfig":
-        """From a pipeline config: thresholds from `events`, the rest from `predict`.
+        """From a pipeline config: thresholds from `events`, the CLV start the analysis reads
+        from `lyapunov.clv_start`, the rest from `predict`.
 
         Every key must be present (and no other): the defaults live in config.yaml only.
         """
@@ -120,6 +124,7 @@ class PredictConfig:
             ci_level=float(boot["level"]),
             boot_seed=int(boot["seed"]),
             ftle_form=str(pr["ftle_form"]),
+            clv_start=str(cfg["lyapunov"]["clv_start"]),
         )
 
     @property

@@ -1,9 +1,11 @@
 """The predictors at a checkpoint t (paper Sec. VI): names, groups, columns, classifiers.
 
 Each FTLE in the local and the cumulative form (``ftle_local_q``, ``ftle_cum_q``), each
-|cos theta_ij| of the past-only CLV estimate (``cos_past_i_j``; known at t), their mean
-(``mean_cos_past``) and the loss C(t) (``loss``): one naive-Bayes classifier each; and
-all FTLEs of one form together in an RBF SVM (``svm_ftle_local``, ``svm_ftle_cum``).
+|cos theta_ij| of the past-only CLV estimate (known at t) from each start of the backward
+iteration (``cos_identity_i_j``, ``cos_random_i_j``), their mean (``mean_cos_identity``,
+``mean_cos_random``) and the loss C(t) (``loss``): one naive-Bayes classifier each; and
+all FTLEs of one form together in an RBF SVM (``svm_ftle_local``, ``svm_ftle_cum``). The
+form of an angle predictor is its start.
 """
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from .classifiers import naive_bayes, rbf_svm
 from .config import FTLE_FORMS, PredictConfig
 
 ESTIMATE = "past"  # the CLV estimate whose angles are known at t
-MEAN_COS = f"mean_cos_{ESTIMATE}"
 LOSS = "loss"
 
 
@@ -26,9 +27,15 @@ def ftle_name(form: str, q: int) -> str:
     return f"{FTLE_FORMS[form]}_{q}"
 
 
-def cos_name(i: int, j: int) -> str:
-    """The predictor name of |cos theta_ij| of the past-only CLVs, e.g. cos_past_1_2."""
-    return f"cos_{ESTIMATE}_{i}_{j}"
+def cos_name(start: str, i: int, j: int) -> str:
+    """The predictor name of |cos theta_ij| of the past-only CLVs from `start`, e.g.
+    cos_identity_1_2."""
+    return f"cos_{start}_{i}_{j}"
+
+
+def mean_cos_name(start: str) -> str:
+    """The predictor name of the mean |cos theta_ij| over all pairs from `start`."""
+    return f"mean_cos_{start}"
 
 
 def svm_name(form: str) -> str:
@@ -47,19 +54,22 @@ class PredictorName:
 
 
 def parse_name(name: str) -> PredictorName:
-    """The inverse of `ftle_name`, `cos_name`, `svm_name`, MEAN_COS and LOSS."""
+    """The inverse of `ftle_name`, `cos_name`, `mean_cos_name`, `svm_name` and LOSS."""
     for form in FTLE_FORMS:
         if name == svm_name(form):
             return PredictorName("svm", form, ())
         stem = ftle_name(form, 0)[:-1]
         if name.startswith(stem) and name[len(stem):].isdigit():
             return PredictorName("ftle", form, (int(name[len(stem):]),))
-    stem = cos_name(0, 0)[: -len("0_0")]
-    i, _, j = name[len(stem):].partition("_")
-    if name.startswith(stem) and i.isdigit() and j.isdigit():
-        return PredictorName("cos", ESTIMATE, (int(i), int(j)))
-    if name in (MEAN_COS, LOSS):
-        return PredictorName("mean_cos" if name == MEAN_COS else "loss", ESTIMATE if name == MEAN_COS else "", ())
+    for start in col.CLV_STARTS:
+        stem = cos_name(start, 0, 0)[: -len("0_0")]
+        i, _, j = name[len(stem):].partition("_")
+        if name.startswith(stem) and i.isdigit() and j.isdigit():
+            return PredictorName("cos", start, (int(i), int(j)))
+        if name == mean_cos_name(start):
+            return PredictorName("mean_cos", start, ())
+    if name == LOSS:
+        return PredictorName("loss", "", ())
     raise ValueError(f"not a predictor name: {name!r}")
 
 
@@ -68,7 +78,8 @@ class Predictor:
     """One predictor at one checkpoint: its runs-table columns and its classifier.
 
     group: 'ftle', 'cos', 'mean_cos', 'loss' or 'svm'; form: the FTLE form ('local',
-    'cum'), 'past' for angles, '' for the loss. `estimator` is an unfitted prototype.
+    'cum'), the start ('identity', 'random') for angles, '' for the loss. `estimator` is
+    an unfitted prototype.
     """
 
     name: str
@@ -84,9 +95,10 @@ def predictor_specs(runs: pd.DataFrame, label: str, cfg: PredictConfig) -> list[
     nb, svm = naive_bayes(cfg), rbf_svm(cfg)
     specs = [Predictor(ftle_name(form, q), "ftle", form, (col.ftle(form, q, label),), nb)
              for form in col.FTLE_FORMS for q in range(1, P + 1)]
-    specs += [Predictor(cos_name(i, j), "cos", ESTIMATE, (col.cos(ESTIMATE, i, j, label),), nb)
-              for i, j in col.pairs(P)]
-    specs.append(Predictor(MEAN_COS, "mean_cos", ESTIMATE, (col.mean_cos(ESTIMATE, label),), nb))
+    for start in col.CLV_STARTS:
+        specs += [Predictor(cos_name(start, i, j), "cos", start, (col.cos(ESTIMATE, start, i, j, label),), nb)
+                  for i, j in col.pairs(P)]
+        specs.append(Predictor(mean_cos_name(start), "mean_cos", start, (col.mean_cos(ESTIMATE, start, label),), nb))
     specs.append(Predictor(LOSS, "loss", "", (col.loss_at(label),), nb))
     specs += [Predictor(svm_name(form), "svm", form, tuple(col.ftle(form, q, label) for q in range(1, P + 1)), svm)
               for form in col.FTLE_FORMS]

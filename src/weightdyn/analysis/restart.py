@@ -15,7 +15,7 @@ import sklearn
 
 from .config import PredictConfig
 from .evaluate import Scorer, shortage, boot_seed, checkpoint_oof_scores, checkpoint_tasks
-from .predictors import LOSS, MEAN_COS, ftle_name, svm_name
+from .predictors import LOSS, ftle_name, mean_cos_name, svm_name
 from .rocauc import percentile_interval
 from .split import split_runs
 from .table1 import best_row
@@ -80,7 +80,7 @@ def restart_policy(runs: pd.DataFrame, best: pd.DataFrame, checkpoints: Sequence
         frac = float(key["interval"]) / float(n_intervals)
         r = best_row(best, "high", key["activation"], key["init"], "ftle", cfg.ftle_form, key["interval"])
         ftle = r["predictor"] if r is not None and r["status"] == "ok" else ftle_name(cfg.ftle_form, 1)
-        names = [ftle, svm_name(cfg.ftle_form), LOSS, MEAN_COS]
+        names = [ftle, svm_name(cfg.ftle_form), LOSS, mean_cos_name(cfg.clv_start)]
         index = {s.name: k for k, s in enumerate(specs)}
         scorer = Scorer(specs, cols)
         X_train, X_test = train.to_numpy(dtype=np.float64), test.to_numpy(dtype=np.float64)

@@ -2,7 +2,8 @@
 
 Table I shows, per checkpoint, the AUC of the best single |cos theta_ij|, the best single
 FTLE, the SVM on the FTLEs and C(t) for the high event of ReLU + He. The FTLE form used
-there is `ftle_form` (both forms are in the tables). The best member of a group and its
+there is `ftle_form`, the angles' start `lyapunov.clv_start` (both forms and both starts
+are in the tables). The best member of a group and its
 interval come from the `best` table of `evaluate.predict_all` (chosen by cross-validation
 on the training half, with the number of tied candidates and the range of their test
 AUCs); single-member groups (the SVM of a form, C(t)) are their own best member.
@@ -39,8 +40,9 @@ def table1_labels(t1: pd.DataFrame) -> list[str]:
 
 def group_form(group: str, cfg: PredictConfig) -> str | None:
     """The form of `group` that Table I, the claims and the restart policy use: the FTLE
-    form for FTLEs and SVMs, any (None) for the others."""
-    return cfg.ftle_form if group in ("ftle", "svm") else None
+    form for FTLEs and SVMs, the CLV start (`lyapunov.clv_start`) for angles, any (None)
+    for the loss."""
+    return {"ftle": cfg.ftle_form, "svm": cfg.ftle_form, "cos": cfg.clv_start, "mean_cos": cfg.clv_start}.get(group)
 
 
 def best_rows(best: pd.DataFrame, group: str, form: str | None = None) -> pd.DataFrame:

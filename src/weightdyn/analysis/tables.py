@@ -7,10 +7,13 @@ The tables of a pipeline run (``results/tables``):
   and the final loss (interval = n_intervals).
 - ``lyapunov.parquet``: seed, activation, init, index, le.
 - ``ftle.parquet``: seed, activation, init, interval, t, index, ftle_local, ftle_cum.
-- ``angles.parquet``: seed, activation, init, estimate, interval, t, i, j, abs_cos, with
-  estimate 'past' (past-only CLVs known at `interval`, which estimate the CLVs
-  clv_window intervals earlier) or 'ginelli' (Ginelli CLVs at `interval`); the angles
-  at the end of training are the 'past' rows with interval = n_intervals.
+- ``angles.parquet``: seed, activation, init, estimate, start, window, interval, t, i, j,
+  abs_cos, with estimate 'past' (past-only CLVs known at `interval`, which estimate the
+  CLVs `window` intervals earlier) or 'ginelli' (Ginelli CLVs at `interval`), start
+  'identity' or 'random'; the angles at the end of training are the 'past' rows with
+  interval = n_intervals (both starts over the end window, and the paper's reading:
+  random start, the checkpoint window).
+- ``clv_windows.parquet``: the CLV window table, `engine.ensemble.window_table`.
 """
 from __future__ import annotations
 
@@ -47,7 +50,8 @@ def _block(runs: pd.DataFrame, keys: dict[str, np.ndarray], values: dict[str, li
     return pd.DataFrame(out)
 
 
-def long_tables(runs: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_intervals: int) -> dict[str, pd.DataFrame]:
+def long_tables(runs: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_intervals: int, clv_window: int,
+                clv_window_end: int) -> dict[str, pd.DataFrame]:
     """The runs table in long format: {'losses', 'lyapunov', 'ftle', 'angles'} (see module doc)."""
     P = _n_params(runs)
     ck = [int(c) for c in checkpoints]
@@ -73,16 +77,24 @@ def long_tables(runs: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_int
             for form in col.FTLE_FORMS
         },
     )
-    angle_parts = []
+    angle_parts = []  # ((estimate, start, window, interval), columns)
     for estimate in col.CLV_ESTIMATES:
-        for c, lab in zip(ck, labels):
-            angle_parts.append(((estimate, c), [col.cos(estimate, i, j, lab) for i, j in pairs]))
-    angle_parts.append((("past", int(n_intervals)), [col.cos_end(i, j) for i, j in pairs]))
+        for start in col.CLV_STARTS:
+            for c, lab in zip(ck, labels):
+                angle_parts.append(((estimate, start, clv_window, c),
+                                    [col.cos(estimate, start, i, j, lab) for i, j in pairs]))
+    end = {start: (start, clv_window_end) for start in col.CLV_STARTS}
+    end[col.PAPER_READING] = ("random", clv_window)
+    for reading, (start, window) in end.items():
+        angle_parts.append((("past", start, window, int(n_intervals)), [col.cos_end(reading, i, j) for i, j in pairs]))
+    n_pairs = len(pairs)
     angles = _block(
         runs,
         {
-            "estimate": np.repeat([est for (est, _), _ in angle_parts], len(pairs)),
-            "interval": np.repeat(np.array([c for (_, c), _ in angle_parts], dtype=np.int64), len(pairs)),
+            "estimate": np.repeat([key[0] for key, _ in angle_parts], n_pairs),
+            "start": np.repeat([key[1] for key, _ in angle_parts], n_pairs),
+            "window": np.repeat(np.array([key[2] for key, _ in angle_parts], dtype=np.int64), n_pairs),
+            "interval": np.repeat(np.array([key[3] for key, _ in angle_parts], dtype=np.int64), n_pairs),
             "i": np.tile(np.array([i for i, _ in pairs], dtype=np.int64), len(angle_parts)),
             "j": np.tile(np.array([j for _, j in pairs], dtype=np.int64), len(angle_parts)),
         },
@@ -137,8 +149,9 @@ def setting_summary(runs: pd.DataFrame, low_loss: float, high_loss: float, le_to
         ("three_leading_positive_share_tol", share(np.all(lead > le_tolerance, axis=1))),
     ]
     rows += [(f"{col.le(q)}_mean", float(le[:, q - 1].mean()) if n_ok else float("nan")) for q in range(1, P + 1)]
-    if col.MEAN_COS_END in ok.columns:
-        m = ok[col.MEAN_COS_END].to_numpy(dtype=np.float64)
-        rows += [("mean_cos_end_mean", float(m.mean()) if n_ok else float("nan")),
-                 ("mean_cos_end_median", float(np.median(m)) if n_ok else float("nan"))]
+    for reading in col.END_READINGS:
+        if col.mean_cos_end(reading) in ok.columns:
+            m = ok[col.mean_cos_end(reading)].to_numpy(dtype=np.float64)
+            rows += [(f"{col.mean_cos_end(reading)}_mean", float(m.mean()) if n_ok else float("nan")),
+                     (f"{col.mean_cos_end(reading)}_median", float(np.median(m)) if n_ok else float("nan"))]
     return pd.DataFrame({"quantity": [q for q, _ in rows], "value": pd.Series([v for _, v in rows], dtype=object)})

@@ -3,8 +3,11 @@
 A run's row holds its identity (seed, activation, init), its outcome (final_loss,
 diverged, diverged_step), its Lyapunov exponents le_1..le_P and, per checkpoint with
 label t (intervals x dt, see `config.checkpoint_labels`): the loss C(t), the local and
-cumulative FTLEs, and |cos| of every CLV pair for the past-only and Ginelli estimates
-with their mean over pairs; last, |cos| of the past-only CLVs at the end of training.
+cumulative FTLEs, and |cos| of every CLV pair for the past-only and Ginelli estimates,
+each from both starts of the backward iteration, with their mean over pairs. Last, the
+CLVs at the end of training (the past-only estimate known at the end): |cos| from both
+starts over the end window, the paper's reading (random start, checkpoint window), and
+how far apart the two starts leave each vector.
 """
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ ID_COLUMNS = (SEED, ACTIVATION, INIT)
 FINAL_LOSS, DIVERGED, DIVERGED_STEP = "final_loss", "diverged", "diverged_step"
 FTLE_FORMS = ("local", "cum")         # log R_qq of the interval ending at t / d tau; running mean since 0
 CLV_ESTIMATES = ("past", "ginelli")   # past-only estimate known at t; Ginelli's CLVs at t
-MEAN_COS_END = "mean_cos_end"
+CLV_STARTS = ("identity", "random")   # C = I; Ginelli et al.'s random upper-triangular start
+PAPER_READING = "paper"               # the end-of-training CLVs as the paper's setup: random start, window W
+END_READINGS = CLV_STARTS + (PAPER_READING,)
 
 
 def setting_rows(table, activation: str, init: str):
@@ -46,19 +51,32 @@ def ftle(form: str, q: int, label: str) -> str:
     return f"ftle_{form}_{q}_t{label}"
 
 
-def cos(estimate: str, i: int, j: int, label: str) -> str:
-    """|cos theta_ij| of CLV pair i < j of `estimate` ('past' or 'ginelli') at label t."""
-    return f"cos_{estimate}_{i}_{j}_t{label}"
+def cos(estimate: str, start: str, i: int, j: int, label: str) -> str:
+    """|cos theta_ij| of CLV pair i < j of `estimate` ('past' or 'ginelli') from `start`
+    ('identity' or 'random') at label t."""
+    return f"cos_{estimate}_{start}_{i}_{j}_t{label}"
 
 
-def mean_cos(estimate: str, label: str) -> str:
-    """The mean |cos theta_ij| over all pairs of `estimate` at checkpoint label t."""
-    return f"mean_cos_{estimate}_t{label}"
+def mean_cos(estimate: str, start: str, label: str) -> str:
+    """The mean |cos theta_ij| over all pairs of `estimate` from `start` at label t."""
+    return f"mean_cos_{estimate}_{start}_t{label}"
 
 
-def cos_end(i: int, j: int) -> str:
-    """|cos theta_ij| of the past-only CLVs at the end of training."""
-    return f"cos_end_{i}_{j}"
+def cos_end(reading: str, i: int, j: int) -> str:
+    """|cos theta_ij| of the CLVs at the end of training: `reading` 'identity' or 'random'
+    (that start, the end window) or 'paper' (random start, the checkpoint window)."""
+    return f"cos_end_{reading}_{i}_{j}"
+
+
+def mean_cos_end(reading: str) -> str:
+    """The mean |cos theta_ij| over all pairs of the end-of-training `reading`."""
+    return f"mean_cos_end_{reading}"
+
+
+def start_distance(q: int) -> str:
+    """sin of the angle between the q-th CLV from the two starts, at the end over the end
+    window: 0 where the dynamics determines the vector, O(1) where the start does."""
+    return f"clv_start_dist_{q}"
 
 
 def pairs(P: int) -> list[tuple[int, int]]:
@@ -67,13 +85,20 @@ def pairs(P: int) -> list[tuple[int, int]]:
     return pair_labels(P)
 
 
-def n_exponents(columns: Iterable[str]) -> int:
-    """P, the number of exponents le_1..le_P among `columns` (a table or its columns)."""
+def n_indexed(columns: Iterable[str], name=None) -> int:
+    """The largest P such that name(1)..name(P) (default: the exponents le_q) are all among
+    `columns` (a table or its columns)."""
+    name = le if name is None else name
     names = set(columns)
     P = 0
-    while le(P + 1) in names:
+    while name(P + 1) in names:
         P += 1
     return P
+
+
+def n_exponents(columns: Iterable[str]) -> int:
+    """P, the number of exponents le_1..le_P among `columns` (a table or its columns)."""
+    return n_indexed(columns)
 
 
 # ----------------------------------------------------------------------------------
@@ -95,3 +120,20 @@ def interval_ftle(q: int) -> str:
 def interval_cos(i: int, j: int) -> str:
     """|cos theta_ij| of the past-only CLV estimate known at the interval's end."""
     return f"cos_{i}_{j}"
+
+
+# ----------------------------------------------------------------------------------
+# The CLV window table (`engine.ensemble.window_table`): one row per run and end window.
+
+WINDOW = "window"            # W, in intervals
+WINDOW_TIME = "window_time"  # W d tau, in time units
+
+
+def window_cos(start: str, i: int, j: int) -> str:
+    """|cos theta_ij| at the end of training over the row's window, from `start`."""
+    return f"cos_{start}_{i}_{j}"
+
+
+def window_ftle(q: int) -> str:
+    """The q-th FTLE over the row's window (the last `window` intervals)."""
+    return f"ftle_window_{q}"

@@ -30,6 +30,8 @@ class EngineConfig:
     steps_per_interval: int = 20
     n_intervals: int = 36667
     clv_window: int = 10
+    clv_window_end: int = 3000
+    clv_window_grid: tuple[int, ...] = (10, 30, 100, 300, 1000, 3000)
     checkpoints: tuple[int, ...] = (500, 1000, 2000, 3000)
     batch_mode: str = "shared"
     batch_seed: int = 0
@@ -39,6 +41,7 @@ class EngineConfig:
     def __post_init__(self):
         object.__setattr__(self, "shape", Shape.of(self.shape))
         object.__setattr__(self, "checkpoints", tuple(int(c) for c in self.checkpoints))
+        object.__setattr__(self, "clv_window_grid", tuple(int(w) for w in self.clv_window_grid))
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"settings.activations: unknown activation {self.activation!r}; "
                              f"choose one of {sorted(ACTIVATIONS)}")
@@ -49,7 +52,7 @@ class EngineConfig:
         if not self.dt > 0:
             raise ValueError(f"training.dt must be positive, got {self.dt}")
         for field in ("training.batch_size", "training.steps_per_interval", "training.n_intervals",
-                      "lyapunov.clv_window"):
+                      "lyapunov.clv_window", "lyapunov.clv_window_end"):
             value = getattr(self, field.rpartition(".")[2])
             if value < 1:
                 raise ValueError(f"{field} must be a positive integer, got {value}")
@@ -67,13 +70,24 @@ class EngineConfig:
         if len(set(self.labels())) != len(self.checkpoints):
             raise ValueError(f"lyapunov.checkpoints: two checkpoints share a t label ({self.labels()}); "
                              "labels are intervals x dt with 6 significant digits")
-        if M < W:
-            raise ValueError("training.n_intervals must be at least lyapunov.clv_window")
+        if M < max(W, self.clv_window_end):
+            raise ValueError(f"training.n_intervals ({M}) must be at least lyapunov.clv_window ({W}) "
+                             f"and lyapunov.clv_window_end ({self.clv_window_end})")
+        grid = self.clv_window_grid
+        if list(grid) != sorted(set(grid)) or not grid or not 1 <= grid[0] <= grid[-1] <= self.clv_window_end:
+            raise ValueError(f"lyapunov.clv_window_grid: {list(grid)} must be strictly increasing within "
+                             f"[1, clv_window_end = {self.clv_window_end}]")
 
     @property
     def tau(self) -> float:
         """d tau = k dt, the orthogonalization interval in time units."""
         return self.steps_per_interval * self.dt
+
+    @property
+    def end_windows(self) -> tuple[int, ...]:
+        """The windows of the CLVs at the end of training: the checkpoint window, the end
+        window and the convergence grid, each once, ascending."""
+        return tuple(sorted({self.clv_window, self.clv_window_end, *self.clv_window_grid}))
 
     @property
     def n_steps(self) -> int:
@@ -94,6 +108,8 @@ class EngineConfig:
             steps_per_interval=int(tr["steps_per_interval"]),
             n_intervals=int(tr["n_intervals"]),
             clv_window=int(lyap["clv_window"]),
+            clv_window_end=int(lyap["clv_window_end"]),
+            clv_window_grid=tuple(lyap["clv_window_grid"]),
             checkpoints=tuple(lyap["checkpoints"]),
             batch_mode=tr["batch_mode"],
             batch_seed=int(tr["batch_seed"]),

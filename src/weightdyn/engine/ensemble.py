@@ -24,7 +24,7 @@ import numpy as np
 from .. import lyapunov as ly
 from ..model.flow import flow_and_jacobian_mode
 from ..model.network import loss
-from ..model.streams import batch_indices, initial_state, make_task
+from ..model.streams import batch_indices, clv_random_start, initial_state, make_task
 from . import columns as col
 from .config import EngineConfig
 from .kernel import SharedBatchKernel
@@ -170,9 +170,11 @@ class Ensemble:
 class EnsembleResult:
     """Outputs of `integrate`, run axis first; NaN where a run had diverged.
 
-    le (R, P); ftle_local, ftle_cum (R, n_ckpt, P); loss (R, n_ckpt);
-    cos_past, cos_ginelli (R, n_ckpt, n_pairs) signed cosines; cos_end (R, n_pairs);
-    final_loss (R,); diverged (R,) and diverged_step (R,) (-1 if not).
+    le (R, P); ftle_local, ftle_cum (R, n_ckpt, P); loss (R, n_ckpt); cos_past[start],
+    cos_ginelli[start] (R, n_ckpt, n_pairs) signed cosines for each start of
+    `columns.CLV_STARTS`; end_clvs[(start, W)] (R, P, P): C of the CLVs at the end over
+    each end window W (`EngineConfig.end_windows`) and end_ftle[W] (R, P) the FTLEs over
+    it; final_loss (R,); diverged (R,) and diverged_step (R,) (-1 if not).
     """
 
     config: EngineConfig
@@ -180,9 +182,10 @@ class EnsembleResult:
     ftle_local: np.ndarray
     ftle_cum: np.ndarray
     loss: np.ndarray
-    cos_past: np.ndarray
-    cos_ginelli: np.ndarray
-    cos_end: np.ndarray
+    cos_past: dict
+    cos_ginelli: dict
+    end_clvs: dict
+    end_ftle: dict
     final_loss: np.ndarray
     diverged: np.ndarray
     diverged_step: np.ndarray
@@ -190,7 +193,8 @@ class EnsembleResult:
 
 def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> EnsembleResult:
     """Train R runs from theta0 (R, P) and measure their stability (see module docstring):
-    `lyapunov.run_checkpoints` over the ensemble, with C(t) recorded at the checkpoints.
+    `lyapunov.run_checkpoints` over the ensemble, with C(t) recorded at the checkpoints and
+    the CLVs from both starts (the identity, and the random start of each run's seed).
 
     `progress(steps_done, steps_total, runs)` is called after every interval.
     """
@@ -198,6 +202,8 @@ def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> 
     ens = Ensemble(c, theta0, X, y, seeds)
     R = len(ens.theta)
     loss_at = np.full((len(c.checkpoints), R), np.nan)
+    seeds = range(R) if seeds is None else seeds
+    starts = {"identity": None, "random": clv_random_start(seeds, c.shape.P)}
 
     def at_checkpoint(i, m):
         loss_at[i] = ens.full_loss()
@@ -206,18 +212,34 @@ def integrate(config: EngineConfig, theta0, X, y, seeds=None, progress=None) -> 
         if progress is not None:
             progress(ens.step, c.n_steps, R)
 
-    loop = ly.LyapunovLoop(ens, c.tau, window=c.clv_window)
-    rec = ly.run_checkpoints(loop, c.n_intervals, c.checkpoints, at_checkpoint, after_interval)
+    loop = ly.LyapunovLoop(ens, c.tau, window=c.clv_window, memory=max(c.end_windows))
+    rec = ly.run_checkpoints(loop, c.n_intervals, c.checkpoints, at_checkpoint, after_interval,
+                             starts=starts, end_windows=c.end_windows)
     runs_first = lambda a: np.moveaxis(a, 0, 1)  # noqa: E731  (checkpoint, run, ...) -> (run, checkpoint, ...)
     return EnsembleResult(
         config=c, le=rec.exponents, ftle_local=runs_first(rec.ftle_local), ftle_cum=runs_first(rec.ftle_cum),
-        loss=loss_at.T, cos_past=runs_first(rec.cos_past), cos_ginelli=runs_first(rec.cos_ginelli),
-        cos_end=rec.cos_end, final_loss=ens.full_loss(), diverged=~ens.alive, diverged_step=ens.diverged_step,
+        loss=loss_at.T, cos_past={k: runs_first(v) for k, v in rec.cos_past.items()},
+        cos_ginelli={k: runs_first(v) for k, v in rec.cos_ginelli.items()}, end_clvs=rec.end_clvs,
+        end_ftle=rec.end_exponents, final_loss=ens.full_loss(), diverged=~ens.alive, diverged_step=ens.diverged_step,
     )
 
 
 # ----------------------------------------------------------------------------------
 # The pipeline's entry point: one block of seeds of one setting -> one row per run.
+
+def _id_columns(seeds, activation: str, init: str) -> dict:
+    return {col.SEED: np.asarray(seeds, dtype=np.int64), col.ACTIVATION: activation, col.INIT: init}
+
+
+def _abs_cos_columns(cols: dict, C: np.ndarray, name, mean_name: str | None = None) -> None:
+    """|cos theta_ij| of the CLVs with coefficients C (R, P, P) into cols[name(i, j)], and
+    their mean over pairs into cols[mean_name]."""
+    cos = np.abs(ly.clv_cosines(C))
+    for p, (a, b) in enumerate(col.pairs(C.shape[-1])):
+        cols[name(a, b)] = cos[:, p]
+    if mean_name is not None:
+        cols[mean_name] = cos.mean(axis=1)
+
 
 def run_table(result: EnsembleResult, seeds, activation: str, init: str):
     """One row per run with the columns of `engine.columns` (see `simulate_runs`)."""
@@ -226,14 +248,12 @@ def run_table(result: EnsembleResult, seeds, activation: str, init: str):
     c = result.config
     P = c.shape.P
     pairs = col.pairs(P)
-    cols = {
-        col.SEED: np.asarray(seeds, dtype=np.int64),
-        col.ACTIVATION: activation,
-        col.INIT: init,
+    cols = _id_columns(seeds, activation, init)
+    cols.update({
         col.FINAL_LOSS: result.final_loss,
         col.DIVERGED: result.diverged,
         col.DIVERGED_STEP: result.diverged_step.astype(np.int64),
-    }
+    })
     for q in range(1, P + 1):
         cols[col.le(q)] = result.le[:, q - 1]
     for i, label in enumerate(c.labels()):
@@ -241,35 +261,72 @@ def run_table(result: EnsembleResult, seeds, activation: str, init: str):
         for form, values in zip(col.FTLE_FORMS, (result.ftle_local, result.ftle_cum)):
             for q in range(1, P + 1):
                 cols[col.ftle(form, q, label)] = values[:, i, q - 1]
-        for estimate, values in zip(col.CLV_ESTIMATES, (result.cos_past, result.cos_ginelli)):
-            cos = np.abs(values[:, i])
-            for p, (a, b) in enumerate(pairs):
-                cols[col.cos(estimate, a, b, label)] = cos[:, p]
-            cols[col.mean_cos(estimate, label)] = cos.mean(axis=1)
-    cos_end = np.abs(result.cos_end)
-    for p, (a, b) in enumerate(pairs):
-        cols[col.cos_end(a, b)] = cos_end[:, p]
-    cols[col.MEAN_COS_END] = cos_end.mean(axis=1)
+        for estimate, by_start in zip(col.CLV_ESTIMATES, (result.cos_past, result.cos_ginelli)):
+            for start in col.CLV_STARTS:
+                cos = np.abs(by_start[start][:, i])
+                for p, (a, b) in enumerate(pairs):
+                    cols[col.cos(estimate, start, a, b, label)] = cos[:, p]
+                cols[col.mean_cos(estimate, start, label)] = cos.mean(axis=1)
+    W_end = c.clv_window_end
+    for start in col.CLV_STARTS:
+        _abs_cos_columns(cols, result.end_clvs[(start, W_end)], lambda a, b, s=start: col.cos_end(s, a, b),
+                         col.mean_cos_end(start))
+    _abs_cos_columns(cols, result.end_clvs[("random", c.clv_window)],
+                     lambda a, b: col.cos_end(col.PAPER_READING, a, b), col.mean_cos_end(col.PAPER_READING))
+    dist = ly.start_distance(*(result.end_clvs[(start, W_end)] for start in col.CLV_STARTS))
+    for q in range(1, P + 1):
+        cols[col.start_distance(q)] = dist[:, q - 1]
     return pd.DataFrame(cols)
 
 
-def simulate_runs(cfg: dict, activation: str, init: str, seeds, progress=None):
+def window_table(result: EnsembleResult, seeds, activation: str, init: str):
+    """The CLVs at the end of training against the window: one row per run and window of
+    `lyapunov.clv_window_grid`, with |cos| of every pair from both starts, the distance
+    between the starts' vectors and the FTLEs over the window (`columns.window_*`)."""
+    import pandas as pd
+
+    c = result.config
+    P = c.shape.P
+    parts = []
+    for W in c.clv_window_grid:
+        cols = _id_columns(seeds, activation, init)
+        cols[col.WINDOW] = np.full(len(cols[col.SEED]), W, dtype=np.int64)
+        cols[col.WINDOW_TIME] = np.full(len(cols[col.SEED]), W * c.tau)
+        for start in col.CLV_STARTS:
+            _abs_cos_columns(cols, result.end_clvs[(start, W)], lambda a, b, s=start: col.window_cos(s, a, b))
+        dist = ly.start_distance(*(result.end_clvs[(start, W)] for start in col.CLV_STARTS))
+        for q in range(1, P + 1):
+            cols[col.start_distance(q)] = dist[:, q - 1]
+            cols[col.window_ftle(q)] = result.end_ftle[W][:, q - 1]
+        parts.append(pd.DataFrame(cols))
+    return pd.concat(parts, ignore_index=True)
+
+
+def simulate(cfg: dict, activation: str, init: str, seeds, progress=None):
     """Simulate the runs `seeds` of one (activation, init) setting of a pipeline config.
 
-    Returns a pandas DataFrame, one row per run in the order of `seeds`: seed, activation,
-    init, final_loss, diverged, diverged_step, le_1..le_P and per checkpoint (label t =
-    intervals x dt): loss_t, ftle_local_q_t, ftle_cum_q_t, cos_past_i_j_t,
-    cos_ginelli_i_j_t (|cos| of CLV pair i < j), mean_cos_past_t, mean_cos_ginelli_t;
-    then cos_end_i_j and mean_cos_end (past-only estimate at the end of training).
+    Returns (runs, windows), two pandas DataFrames. runs: one row per run in the order of
+    `seeds`: seed, activation, init, final_loss, diverged, diverged_step, le_1..le_P and
+    per checkpoint (label t = intervals x dt): loss_t, ftle_local_q_t, ftle_cum_q_t, and
+    for each estimate (past, ginelli) and start (identity, random) cos_{estimate}_{start}_i_j_t
+    (|cos| of CLV pair i < j) and mean_cos_{estimate}_{start}_t; then at the end of training
+    cos_end_{reading}_i_j and mean_cos_end_{reading} (readings identity and random over
+    the end window, paper: random over the checkpoint window) and clv_start_dist_q.
+    windows: `window_table`, one row per run and window of the convergence grid.
     `progress(steps_done, steps_total, runs)` is called after every interval.
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
-        raise ValueError("simulate_runs needs at least one seed")
+        raise ValueError("simulate needs at least one seed")
     config = EngineConfig.from_config(cfg, activation)
     X, y, theta0 = setting_inputs(cfg, config, init, seeds)
     result = integrate(config, theta0, X, y, seeds=seeds, progress=progress)
-    return run_table(result, seeds, activation, init)
+    return run_table(result, seeds, activation, init), window_table(result, seeds, activation, init)
+
+
+def simulate_runs(cfg: dict, activation: str, init: str, seeds, progress=None):
+    """The runs table of `simulate` alone."""
+    return simulate(cfg, activation, init, seeds, progress)[0]
 
 
 def task_data(cfg: dict):

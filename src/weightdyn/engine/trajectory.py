@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import lyapunov as ly
+from ..model.streams import clv_random_start
 from . import columns as col
 from .config import EngineConfig
 from .ensemble import Ensemble, setting_inputs
@@ -20,7 +21,8 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
     start, the batch cost of its first step, the local FTLEs ftle_1..ftle_P of the
     interval and, with clv, |cos| of every CLV pair (cos_i_j) of the past-only estimate
     known at the interval's end (it estimates the CLVs W intervals earlier; NaN for the
-    first W - 1 rows). A diverged run ends at the interval where it diverged.
+    first W - 1 rows), from the start `lyapunov.clv_start`. A diverged run ends at the
+    interval where it diverged.
     """
     import pandas as pd
 
@@ -29,6 +31,7 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
     ens = Ensemble(c, theta0, X, y, seeds=[seed])
     loop = ly.LyapunovLoop(ens, c.tau, window=c.clv_window if clv else 0)
     P, W, M = c.shape.P, c.clv_window, c.n_intervals
+    start = clv_random_start([seed], P) if cfg["lyapunov"]["clv_start"] == "random" else None
     pairs = col.pairs(P)
     theta = np.full((M, P), np.nan)
     full, batch, ftle = np.full(M, np.nan), np.full(M, np.nan), np.full((M, P), np.nan)
@@ -44,7 +47,7 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
         batch[m] = ens.cost0[0]
         ftle[m] = loop.ftle_local[0]
         if clv and loop.m >= W:
-            cos[m] = np.abs(loop.window_cosines()[0])
+            cos[m] = np.abs(loop.window_cosines(start=start)[0])
         if progress is not None:
             progress(ens.step, c.n_steps, 1)
     interval, t, step, batch_loss, full_loss = col.TRAJECTORY_COLUMNS
@@ -58,4 +61,5 @@ def trajectory(cfg: dict, activation: str, init: str, seed: int, clv: bool = Fal
     table = pd.DataFrame(cols)
     table.attrs["param_names"] = c.shape.param_names()
     table.attrs["diverged_step"] = int(ens.diverged_step[0])
+    table.attrs["clv_start"] = cfg["lyapunov"]["clv_start"]
     return table

@@ -8,6 +8,7 @@ SeedSequence ignores trailing zeros, so [b, 0] would be the same stream as [b]):
     data set          default_rng([data_seed, DATA_STREAM])
     initial state     default_rng([run_seed, INIT_STREAM])
     batch order       default_rng([*batch_seed, epoch, BATCH_STREAM])
+    CLV random start  default_rng([run_seed, CLV_STREAM])
 """
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..lyapunov import random_upper_start
 from .layout import Shape
 
 
-DATA_STREAM, INIT_STREAM, BATCH_STREAM = 0xDA7A, 0x5EED, 0xBA7C
+DATA_STREAM, INIT_STREAM, BATCH_STREAM, CLV_STREAM = 0xDA7A, 0x5EED, 0xBA7C, 0xC1F5
 
 TARGETS = {
     # The regression task of Sec. IV: y = 10 x1 - 2 x2^2.
@@ -125,3 +127,14 @@ def batch_indices(batch_seed, start_step: int, n_steps: int, n_samples: int, bat
         sel = epoch == e
         out[sel] = _epoch_permutation(seed, int(e), n_samples)[offset[sel]]
     return out.reshape(n_steps, batch_size)
+
+
+# ----------------------------------------------------------------------------------
+# The random start of the CLV backward iteration.
+
+def clv_random_start(seeds, P: int) -> np.ndarray:
+    """Ginelli et al.'s random upper-triangular start (R, P, P) for run seeds, one matrix per
+    run, used at every backward iteration of that run (`lyapunov.random_upper_start`)."""
+    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+    z = np.stack([np.random.default_rng([int(seed), CLV_STREAM]).standard_normal((P, P)) for seed in seeds])
+    return random_upper_start(z)

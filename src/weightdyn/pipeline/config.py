@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = ROOT / "config.yaml"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 NUMERIC_SECTIONS = ("data", "network", "init", "training", "lyapunov")
+# read by the analysis only: a shard holds the angles of both starts
+ANALYSIS_ONLY = {"lyapunov": ("clv_start",)}
 
 
 def deep_merge(base: dict, overlay: dict) -> dict:
@@ -70,8 +72,10 @@ def settings(cfg: dict) -> list[tuple[str, str]]:
 
 
 def numeric_config(cfg: dict) -> dict:
-    """The part of the config that determines a shard's content (besides setting and seeds)."""
-    return {key: cfg[key] for key in NUMERIC_SECTIONS}
+    """The part of the config that determines a shard's content (besides setting and seeds):
+    the numeric sections without the keys only the analysis reads."""
+    return {key: {k: v for k, v in cfg[key].items() if k not in ANALYSIS_ONLY.get(key, ())}
+            for key in NUMERIC_SECTIONS}
 
 
 # ----------------------------------------------------------------------------------

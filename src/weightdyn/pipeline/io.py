@@ -168,10 +168,12 @@ def write_shard(df: pd.DataFrame, path, *, numeric: dict, activation: str, init:
                 seeds: Sequence[int], wall_time_s: float) -> Path:
     """Write the runs of one (setting, seed block) with their provenance.
 
-    Checks that `df` holds exactly the runs `seeds` of the setting, in order.
+    Checks that `df` holds exactly the runs `seeds` of the setting, in order (a runs
+    shard), or that order repeated once per window (a CLV window shard).
     """
     seeds = [int(s) for s in seeds]
-    if list(df["seed"]) != seeds:
+    repeats = max(1, len(df) // len(seeds))
+    if list(df["seed"]) != seeds * repeats:
         raise ValueError(f"shard {path}: rows hold seeds {list(df['seed'])[:5]}..., expected {seeds[:5]}...")
     if set(df["activation"]) != {activation} or set(df["init"]) != {init}:
         raise ValueError(f"shard {path}: rows are not all of setting {setting_name(activation, init)}")
@@ -189,12 +191,12 @@ def write_shard(df: pd.DataFrame, path, *, numeric: dict, activation: str, init:
     return write_parquet(df, path, metadata)
 
 
-def concat_shards(paths: Iterable, expected_hash: str | None = None) -> pd.DataFrame:
-    """Concatenate shards in the given order into one runs table.
+def concat_shards(paths: Iterable, expected_hash: str | None = None, key: Sequence[str] = ID_COLUMNS) -> pd.DataFrame:
+    """Concatenate shards in the given order into one table.
 
     With `expected_hash`, every shard must have been computed with that numeric config
     (its metadata 'config_hash'); a stale shard raises ValueError naming the file.
-    Raises ValueError too if a (activation, init, seed) occurs twice.
+    Raises ValueError too if a row's `key` (default: activation, init, seed) occurs twice.
     """
     frames = []
     for path in paths:
@@ -209,8 +211,8 @@ def concat_shards(paths: Iterable, expected_hash: str | None = None) -> pd.DataF
     if not frames:
         raise ValueError("concat_shards needs at least one shard")
     runs = pd.concat(frames, ignore_index=True)
-    dup = runs.duplicated(list(ID_COLUMNS))
+    dup = runs.duplicated(list(key))
     if dup.any():
-        first = runs.loc[dup, list(ID_COLUMNS)].iloc[0].tolist()
+        first = runs.loc[dup, list(key)].iloc[0].tolist()
         raise ValueError(f"run {first} occurs in more than one shard")
     return runs

@@ -6,6 +6,7 @@ from ..model.activations import ACTIVATIONS
 
 INIT_NAMES = {"he": "He", "wide": "wide-range"}
 FTLE_FORM_NAMES = {"local": "local", "cum": "cumulative"}
+START_NAMES = {"identity": "start C = I", "random": "random start"}
 
 
 def activation_name(activation: str) -> str:
@@ -20,8 +21,8 @@ def init_name(init: str) -> str:
 
 
 def predictor_label(predictor: str) -> str:
-    """A readable name: ftle_cum_3 -> 'lambda_3 (cumulative)', cos_past_1_2 -> '|cos theta_1,2|';
-    a name that is not a predictor's is returned as it is."""
+    """A readable name: ftle_cum_3 -> 'lambda_3 (cumulative)', cos_random_1_2 ->
+    '|cos theta_1,2| (random start)'; a name that is not a predictor's is returned as it is."""
     try:
         p = parse_name(predictor)
     except ValueError:
@@ -29,7 +30,9 @@ def predictor_label(predictor: str) -> str:
     if p.group == "ftle":
         return f"lambda_{p.indices[0]} ({FTLE_FORM_NAMES[p.form]})"
     if p.group == "cos":
-        return f"|cos theta_{p.indices[0]},{p.indices[1]}|"
+        return f"|cos theta_{p.indices[0]},{p.indices[1]}| ({START_NAMES[p.form]})"
     if p.group == "svm":
         return f"SVM on all FTLEs ({FTLE_FORM_NAMES[p.form]})"
-    return {"mean_cos": "mean |cos theta|", "loss": "C(t)"}[p.group]
+    if p.group == "mean_cos":
+        return f"mean |cos theta| ({START_NAMES[p.form]})"
+    return "C(t)"

@@ -6,12 +6,14 @@ import pandas as pd
 
 from ..analysis import comparison as cmp
 from ..analysis import paper
+from ..analysis.angles import AngleSetup
 from ..analysis.claims import VERDICTS, Claim, compare_claims, verdict_kind
 from ..analysis.config import PredictConfig
 from ..analysis.restart import ORACLE, best_saving
 from ..analysis.stats import Share
 from ..analysis.table1 import cell, table1_labels
 from ..engine import columns as col
+from .angles_markdown import clv_lines
 from .labels import FTLE_FORM_NAMES, predictor_label
 
 
@@ -148,12 +150,14 @@ def _ours(c: Claim, p: PredictConfig) -> tuple[str, str]:
         ours = (f"median mean |cos| {v['median_high']:.4f} (high) vs {v['median_rest']:.4f} (other); "
                 f"one-sided Mann-Whitney p = {v['p_value']:.2g}" if "p_value" in v
                 else "n/a (no high-loss or no other runs)")
-        return ours, f"{v['n_high']} high-loss, {v['n_rest']} other ReLU + He runs"
+        return ours, f"{v['n_high']} high-loss, {v['n_rest']} other ReLU + He runs (of {v['n_usable']} usable)"
     if c.kind == "tangent_pairs":
         ours = (f"pairs with tangencies in both: {', '.join(map(str, v['common'])) or 'none'}; "
                 f"largest |cos| of any He run {_fmt(v['top'], 4)} "
                 f"({round(100 * v['top_quantile'])}th percentile {_fmt(v['quantile'], 4)})" if "common" in v
                 else "n/a (needs ReLU + He and tanh + He runs)")
+        if v.get("undetermined"):
+            ours += f"; undetermined pairs (set by the start): {', '.join(map(str, v['undetermined']))}"
         return ours, f"{v['n']} He runs"
     if c.kind == "ftle_predict_low":
         lines = [f"{act}: " + ", ".join(f"t = {label}: {_auc_text(r)}" + (
@@ -218,7 +222,9 @@ def _scale_lines(runs: pd.DataFrame, cfg: dict) -> list[str]:
         f"- Training length: {tr['n_intervals']} intervals of {tr['steps_per_interval']} steps, dt = {tr['dt']} "
         f"(paper: {paper.N_INTERVALS:,} intervals of {paper.STEPS_PER_INTERVAL} steps, dt = {paper.DT}).",
         f"- Checkpoints: {ly['checkpoints']} intervals (paper: {', '.join(map(str, paper.CHECKPOINTS))}); "
-        f"CLV window {ly['clv_window']} intervals (paper: {paper.CLV_WINDOW}).",
+        f"CLV window {ly['clv_window']} intervals at the checkpoints (paper: {paper.CLV_WINDOW}), "
+        f"{ly['clv_window_end']} at the end of training; the analysis reads the CLVs from the start "
+        f"'{ly['clv_start']}'.",
     ]
     if cmp.smaller_than_paper(counts, tr["n_intervals"]):
         lines.append("- **This run is smaller or shorter than the paper's.** Shares and AUCs carry wide intervals, "
@@ -324,18 +330,19 @@ def _restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
 
 
 def comparison_markdown(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], restart: pd.DataFrame,
-                        cfg: dict) -> str:
-    """results/paper_comparison.md: the claims, Table I, the FTLE forms, the restart policy.
+                        cfg: dict, windows: pd.DataFrame) -> str:
+    """results/paper_comparison.md: the claims, the CLV angles, Table I, the FTLE forms,
+    the restart policy.
 
     tables: 'auc', 'best' and 'draws' of `evaluate.predict_all`; cfg: the pipeline config
-    (sections training, lyapunov, events, predict, figures, summary).
+    (sections training, lyapunov, events, predict, figures, summary); windows: the CLV
+    window table (`engine.ensemble.window_table`).
     """
     p = PredictConfig.from_config(cfg)
     tol = float(cfg["summary"]["le_tolerance"])
-    fig = cfg["figures"]
     diverged = int(runs[col.DIVERGED].astype(bool).sum())
-    claims = compare_claims(runs, tables, p, tol, float(fig["cos_tangent"]), float(fig["cos_orthogonal"]),
-                            float(fig["cos_quantile"]))
+    setup = AngleSetup.from_config(cfg)
+    claims = compare_claims(runs, tables, p, tol, setup)
     lines = ["# Comparison with the paper", "",
              "Sharafi, Martin and Hallerberg, \"On the weight dynamics of learning networks\" (arXiv 2405.00743; "
              "Phys. Rev. E 111, 054208, 2025). Each quantitative claim of the paper beside our number, with the "
@@ -356,7 +363,8 @@ def comparison_markdown(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], res
                 ours, n = _ours(c, p)
                 lines += [f"### {c.statement}", "", f"- Source: {c.source}", f"- Ours: {ours}", f"- Runs: {n}",
                           f"- Verdict: **{_verdict(c)}**"] + ([f"- Rule: {c.note}"] if c.note else []) + [""]
-    lines += (_table1_lines(claims, runs, tables["auc"], p) + _form_lines(tables["best"], tables["draws"], p)
+    lines += (clv_lines(runs, windows, tables["best"], claims, setup, p)
+              + _table1_lines(claims, runs, tables["auc"], p) + _form_lines(tables["best"], tables["draws"], p)
               + _restart_lines(restart, p))
     lines += ["", "## How these numbers were made", "",
               f"- Split: per setting, runs ordered by seed, scikit-learn `train_test_split` (test_size {p.test_size}, "

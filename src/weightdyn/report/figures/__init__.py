@@ -11,7 +11,7 @@ Modules: `style` (options, settings order and names, markers, ticks), `losses` (
 on log scales (Figs. 3, 4, 7-9, 14), the densities of Lyapunov exponents on a log
 density axis (Figs. 5, 6).
 """
-from .angles import fig08_cos_vs_loss, fig09_mean_cos_vs_loss
+from .angles import fig08_cos_vs_loss, fig09_mean_cos_vs_loss, fig_clv_convergence
 from .auc import fig15_roc, fig_auc_vs_time, roc_predictor
 from .exponents import fig_le_distributions, fig_le_vs_loss
 from .losses import fig02_data, fig_final_loss
@@ -22,5 +22,5 @@ from .style import GROUP_COLOURS, FigureConfig, activations_of, n_hist_bins, sca
 __all__ = [
     "FIGURES", "FigureSpec", "make_figure", "FigureConfig", "GROUP_COLOURS", "activations_of", "n_hist_bins",
     "scatter_style", "fig02_data", "fig_final_loss", "fig_le_distributions", "fig_le_vs_loss", "fig08_cos_vs_loss",
-    "fig09_mean_cos_vs_loss", "fig_auc_vs_time", "roc_predictor", "fig15_roc", "fig16_restart_policy",
+    "fig09_mean_cos_vs_loss", "fig_clv_convergence", "fig_auc_vs_time", "roc_predictor", "fig15_roc", "fig16_restart_policy",
 ]

@@ -12,7 +12,7 @@ from ...analysis.events import EVENTS
 from ...analysis.predictors import parse_name
 from ...analysis.selection import choose
 from ...engine import columns as col
-from ..labels import FTLE_FORM_NAMES
+from ..labels import FTLE_FORM_NAMES, START_NAMES
 from .style import activation_name, activations_of, in_registry_order, init_name, note
 
 EVENT_TEXT = {"low": "low final loss ($c_f < {low:g}$)", "high": "high final loss ($c_f > {high:g}$)"}
@@ -29,28 +29,31 @@ def _shortage_note(rows: pd.DataFrame) -> str:
             f"{int(r['positives'])} test)")
 
 
-def fig_auc_vs_time(auc: pd.DataFrame, event: str, group: str, init: str, pcfg: PredictConfig) -> Figure:
+def fig_auc_vs_time(auc: pd.DataFrame, event: str, group: str, init: str, pcfg: PredictConfig,
+                    window: int | None = None) -> Figure:
     """Figs. 10-13: test AUC against the checkpoint t for every FTLE (group 'ftle': one row
-    of panels per form) or every |cos theta_ij| and their mean (group 'cos'), one column
-    per activation. FTLE AUCs carry their bootstrap intervals as error bars, the mean
+    of panels per form) or every |cos theta_ij| and their mean (group 'cos': one row of
+    panels per start of the backward iteration), one column per activation. FTLE AUCs carry their bootstrap intervals as error bars, the mean
     |cos| as a band."""
     sub = auc[(auc["event"] == event) & (auc["init"] == init)]
     acts = in_registry_order(sub["activation"])
     if not acts:
         acts = list(pcfg.high_activations) if event == "high" else activations_of(sub)
-    forms = list(col.FTLE_FORMS) if group == "ftle" else ["past"]
+    forms = list(col.FTLE_FORMS) if group == "ftle" else list(col.CLV_STARTS)
     fig = Figure(figsize=(5.6 * len(acts) + (2.6 if group == "cos" else 1.6), 3.6 * len(forms)), layout="constrained")
     axes = fig.subplots(len(forms), len(acts), squeeze=False, sharey=True)
     for r, form in enumerate(forms):
         for k, act in enumerate(acts):
             ax = axes[r, k]
-            what = f"FTLEs ({FTLE_FORM_NAMES[form]})" if group == "ftle" else r"$|\cos\theta_{i,j}|$ (past-only CLVs)"
+            what = (f"FTLEs ({FTLE_FORM_NAMES[form]})" if group == "ftle"
+                    else rf"$|\cos\theta_{{i,j}}|$ (past-only, {START_NAMES[form]}, $W$ = {window})")
             ax.set(xlabel=r"checkpoint $t$", ylabel="AUC (test half)",
                    title=f"({chr(97 + r * len(acts) + k)}) {activation_name(act)}: {what}")
             ax.axhline(0.5, color="0.5", lw=0.7, ls=":")
             rows = sub[(sub["activation"] == act) & (sub["group"] == group) & (sub["form"] == form)]
             if group == "cos":
-                rows = pd.concat([rows, sub[(sub["activation"] == act) & (sub["group"] == "mean_cos")]])
+                rows = pd.concat([rows, sub[(sub["activation"] == act) & (sub["group"] == "mean_cos")
+                                            & (sub["form"] == form)]])
             if not len(rows):
                 note(ax, "no AUCs for this setting")
                 continue

@@ -8,7 +8,9 @@ from typing import Callable
 from matplotlib.figure import Figure
 
 from ...analysis.config import PredictConfig
-from .angles import fig08_cos_vs_loss, fig09_mean_cos_vs_loss
+from ...analysis.angles import DETERMINED
+from ...engine.columns import PAPER_READING
+from .angles import fig08_cos_vs_loss, fig09_mean_cos_vs_loss, fig_clv_convergence
 from .auc import fig15_roc, fig_auc_vs_time
 from .exponents import fig_le_distributions, fig_le_vs_loss
 from .losses import fig02_data, fig_final_loss
@@ -38,18 +40,24 @@ FIGURES = {spec.name: spec for spec in [
                lambda runs, pcfg, fcfg: fig_le_distributions(runs, "wide")),
     FigureSpec("fig07_le_vs_final_loss_he", ("runs",), "Fig. 7",
                lambda runs, pcfg, fcfg: fig_le_vs_loss(runs, "he", pcfg)),
-    FigureSpec("fig08_cos_vs_final_loss_he", ("runs",), "Fig. 8",
-               lambda runs, pcfg, fcfg: fig08_cos_vs_loss(runs, "he", fcfg)),
-    FigureSpec("fig09_mean_cos_vs_final_loss_he", ("runs",), "Fig. 9",
-               lambda runs, pcfg, fcfg: fig09_mean_cos_vs_loss(runs, "he", pcfg)),
+    FigureSpec("fig08_cos_vs_final_loss_he_paper_setup", ("runs",), "Fig. 8",
+               lambda runs, pcfg, fcfg: fig08_cos_vs_loss(runs, "he", fcfg, PAPER_READING)),
+    FigureSpec("fig08_cos_vs_final_loss_he_determined", ("runs",), "Fig. 8 (start-independent CLVs)",
+               lambda runs, pcfg, fcfg: fig08_cos_vs_loss(runs, "he", fcfg, DETERMINED)),
+    FigureSpec("fig09_mean_cos_vs_final_loss_he_paper_setup", ("runs",), "Fig. 9",
+               lambda runs, pcfg, fcfg: fig09_mean_cos_vs_loss(runs, "he", pcfg, fcfg, PAPER_READING)),
+    FigureSpec("fig09_mean_cos_vs_final_loss_he_determined", ("runs",), "Fig. 9 (start-independent CLVs)",
+               lambda runs, pcfg, fcfg: fig09_mean_cos_vs_loss(runs, "he", pcfg, fcfg, DETERMINED)),
+    FigureSpec("fig_clv_convergence_he", ("windows", "runs"), "none (beyond the paper)",
+               lambda windows, runs, pcfg, fcfg: fig_clv_convergence(windows, runs, "he", pcfg, fcfg)),
     FigureSpec("fig10_auc_ftle_low", ("auc",), "Fig. 10",
                lambda auc, pcfg, fcfg: fig_auc_vs_time(auc, "low", "ftle", "he", pcfg)),
     FigureSpec("fig11_auc_cos_low", ("auc",), "Fig. 11",
-               lambda auc, pcfg, fcfg: fig_auc_vs_time(auc, "low", "cos", "he", pcfg)),
+               lambda auc, pcfg, fcfg: fig_auc_vs_time(auc, "low", "cos", "he", pcfg, fcfg.angles.window)),
     FigureSpec("fig12_auc_ftle_high", ("auc",), "Fig. 12",
                lambda auc, pcfg, fcfg: fig_auc_vs_time(auc, "high", "ftle", "he", pcfg)),
     FigureSpec("fig13_auc_cos_high", ("auc",), "Fig. 13",
-               lambda auc, pcfg, fcfg: fig_auc_vs_time(auc, "high", "cos", "he", pcfg)),
+               lambda auc, pcfg, fcfg: fig_auc_vs_time(auc, "high", "cos", "he", pcfg, fcfg.angles.window)),
     FigureSpec("fig14_le_vs_final_loss_wide", ("runs",), "Fig. 14",
                lambda runs, pcfg, fcfg: fig_le_vs_loss(runs, "wide", pcfg)),
     FigureSpec("fig15_roc_curves", ("auc", "roc"), "Fig. 15",

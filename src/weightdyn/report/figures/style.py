@@ -7,12 +7,13 @@ scatter layers are rasterized inside the PDF, and panels without data say so (`n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
+from ...analysis.angles import AngleSetup
 from ...analysis.config import PredictConfig
 from ...analysis.events import usable
 from ...engine import columns as col
@@ -25,30 +26,29 @@ EXPONENT_GRID = dict(left=0.13, right=0.97, bottom=0.1, top=0.86, wspace=0.45, h
 GROUP_COLOURS = {"tangent": "tab:red", "intermediate": "tab:blue", "orthogonal": "black"}
 
 
+FIGURE_KEYS = ("dpi", "cos_tangent", "cos_orthogonal", "cos_quantile", "clv_start_tolerance")
+
+
 @dataclass(frozen=True)
 class FigureConfig:
-    """Options of the figures (`figures` of the pipeline config).
-
-    dpi of the PNGs; the colour groups of CLV pairs (Fig. 8, `analysis.angles.cos_groups`):
-    a pair is 'tangent' (red) if its `cos_quantile` quantile of |cos| reaches
-    `cos_tangent`, else 'orthogonal' (black) if its median |cos| is at most
-    `cos_orthogonal`.
-    """
+    """Options of the figures (`figures` of the pipeline config): dpi of the PNGs, and how
+    the end-of-training angles are read (`analysis.angles.AngleSetup`: the colour groups
+    of Fig. 8, the tolerance of a determined CLV, the start and the windows)."""
 
     dpi: int
-    cos_tangent: float
-    cos_orthogonal: float
-    cos_quantile: float
+    angles: AngleSetup
 
     @classmethod
     def from_config(cls, cfg: dict) -> "FigureConfig":
-        """From `figures` of a pipeline config, which must set every option and no other."""
+        """From `figures` (which must set every option and no other) and `lyapunov` of a
+        pipeline config."""
         f = cfg["figures"]
-        unknown = set(f) - {field.name for field in fields(cls)}
+        missing, unknown = sorted(set(FIGURE_KEYS) - set(f)), sorted(set(f) - set(FIGURE_KEYS))
         if unknown:
-            raise ValueError(f"figures: unknown options {sorted(unknown)}")
-        return cls(dpi=int(f["dpi"]), cos_tangent=float(f["cos_tangent"]),
-                   cos_orthogonal=float(f["cos_orthogonal"]), cos_quantile=float(f["cos_quantile"]))
+            raise ValueError(f"figures: unknown options {unknown}")
+        if missing:
+            raise KeyError(f"figures: missing options {missing}")
+        return cls(dpi=int(f["dpi"]), angles=AngleSetup.from_config(cfg))
 
 
 # ----------------------------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""The comparison's section on the CLVs: what their angles depend on (the start and the
+window of the backward iteration, the exponent gaps), the checkpoint AUCs of the angles
+for both starts, and which reading of the paper's angle claims the evidence supports."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import paper
+from ..analysis.angles import (DETERMINED, AngleSetup, convergence_points, determined_pairs, pair_medians,
+                               window_convergence)
+from ..analysis.claims import Claim, verdict_kind
+from ..analysis.config import PredictConfig
+from ..analysis.table1 import best_rows
+from ..engine import columns as col
+from .labels import START_NAMES, activation_name, predictor_label
+
+# the pairs of the start-dependence table: the paper's tangencies and the 9th vector's pairs
+SHOWN_LAST = 9
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if np.isfinite(x) else "n/a"
+
+
+def _vector_table(conv: pd.DataFrame, grid: list[int]) -> list[str]:
+    """Per setting and vector: the share of runs (not ending high) whose vector is
+    determined at each window, the median exponent gap times the longest window, and the
+    share of degenerate gaps there."""
+    rest = conv[conv["runs_group"] == "rest"]
+    W_max = max(grid)
+    rows = []
+    for (act, init, q), g in rest.groupby([col.ACTIVATION, col.INIT, "vector"], sort=False):
+        by_w = g.set_index(col.WINDOW)
+        last = by_w.loc[W_max] if W_max in by_w.index else None
+        rows.append([f"{activation_name(act)} + {init}", f"v_{q}"]
+                    + [_pct(by_w.loc[W, "determined_share"]) if W in by_w.index else "-" for W in grid]
+                    + ([f"{last['median_gap_W_tau']:.3g}", _pct(last["degenerate_share"])] if last is not None
+                       else ["-", "-"]))
+    header = ["setting", "vector"] + [f"W = {W}" for W in grid] + [f"median g W dtau (W = {W_max})",
+                                                                    "degenerate gap"]
+    return _md(header, rows)
+
+
+def _pair_table(medians: pd.DataFrame, windows_shown: list[int]) -> list[str]:
+    """|cos| medians (rest / high) per pair for both starts at the shown windows."""
+    rows = []
+    for (act, init, pair), g in medians.groupby([col.ACTIVATION, col.INIT, "pair"], sort=False):
+        cells = []
+        for W in windows_shown:
+            for start in col.CLV_STARTS:
+                r = g[(g[col.WINDOW] == W) & (g["start"] == start)]
+                if not len(r):
+                    cells.append("-")
+                    continue
+                r = r.iloc[0]
+                hi = f" / {r['median_high']:.2f}" if r["n_high"] else ""
+                cells.append(f"{r['median_rest']:.2f}{hi}")
+            det = g[g[col.WINDOW] == W]["determined_share"]
+            cells.append(_pct(float(det.iloc[0])) if len(det) else "-")
+        rows.append([f"{activation_name(act)} + {init}", f"({pair[0]},{pair[1]})"] + cells)
+    header = ["setting", "pair"]
+    for W in windows_shown:
+        header += [f"{START_NAMES[s]}, W = {W}" for s in col.CLV_STARTS] + [f"determined, W = {W}"]
+    return _md(header, rows)
+
+
+def _auc_by_start(best: pd.DataFrame) -> list[str]:
+    """The best single |cos| and the mean |cos| at each checkpoint, for both starts."""
+    rows = []
+    angles = pd.concat([best_rows(best, "cos"), best_rows(best, "mean_cos")])
+    angles = angles[angles[col.INIT] == "he"]
+    for (event, act, t), g in angles.groupby(["event", col.ACTIVATION, "t"], sort=False):
+        cells = []
+        for start in col.CLV_STARTS:
+            for group in ("cos", "mean_cos"):
+                r = g[(g["form"] == start) & (g["group"] == group)]
+                if not len(r) or not np.isfinite(r.iloc[0]["auc"]):
+                    cells.append("n/a")
+                    continue
+                r = r.iloc[0]
+                name = f" {predictor_label(r['predictor']).split(' (')[0]}" if group == "cos" else ""
+                cells.append(f"{r['auc']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]{name}")
+        positives = int(g["positives"].max())
+        rows.append([event, activation_name(act), f"{t:g}", str(positives)] + cells)
+    header = ["event", "activation", "t", "test positives"] + [
+        f"{what}, {START_NAMES[s]}" for s in col.CLV_STARTS for what in ("best pair", "mean |cos|")]
+    return _md(header, rows)
+
+
+def _md(header: list[str], rows: list[list[str]]) -> list[str]:
+    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
+    return ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+
+
+def _reading_lines(claims: list[Claim], runs: pd.DataFrame, setup: AngleSetup, windows: pd.DataFrame) -> list[str]:
+    """Which reading of the angle claims the evidence supports, by a fixed rule: a claim is
+    supported by a reading when its verdict there is agree (or partly); the paper-setup
+    angles are 'set by the start' in a setting when fewer than half of its (run, pair)
+    angles are determined at the checkpoint window."""
+    lines = []
+    short = windows[windows[col.WINDOW] == setup.window]
+    for act in paper.ACTIVATIONS:
+        he = col.setting_rows(runs, act, "he")
+        sub = short.merge(he[list(col.ID_COLUMNS)], on=list(col.ID_COLUMNS))
+        if not len(sub):
+            continue
+        share_short = float(determined_pairs(sub, setup.tolerance).mean())
+        share_end = float(determined_pairs(he, setup.tolerance).mean()) if len(he) else float("nan")
+        lines.append(f"- {activation_name(act)} + He: {share_short:.0%} of the (run, pair) angles are determined by the "
+                     f"dynamics at the paper's window W = {setup.window}, {share_end:.0%} at W = {setup.window_end}; "
+                     + ("at the paper's window the start, not the dynamics, sets most angles." if share_short < 0.5
+                        else "at the paper's window most angles are set by the dynamics."))
+    for kind, what in (("tangent_pairs", "tangencies of the paper's pairs"),
+                       ("mean_cos_high", "the lower mean |cos| of high-loss ReLU runs")):
+        by = {c.key.removeprefix(kind).lstrip("_") or col.PAPER_READING: c for c in claims if c.kind == kind}
+        if col.PAPER_READING not in by or DETERMINED not in by:
+            continue
+        v_paper = verdict_kind(by[col.PAPER_READING].verdicts[0][1])
+        v_det = verdict_kind(by[DETERMINED].verdicts[0][1])
+        ok_paper, ok_det = v_paper in ("agree", "partly"), v_det in ("agree", "partly")
+        if ok_paper and ok_det:
+            text = "supported in both readings: it does not depend on the start."
+        elif ok_paper:
+            text = (f"supported only in the paper's setup ({v_paper}); with start-independent CLVs it is {v_det}. "
+                    "The evidence reads it as an effect of the start and the window, not of the dynamics.")
+        elif ok_det:
+            text = (f"not supported in the paper's setup ({v_paper}), but supported by start-independent CLVs "
+                    f"({v_det}).")
+        else:
+            text = f"supported in neither reading (paper's setup: {v_paper}; start-independent: {v_det})."
+        lines.append(f"- The {what}: {text}")
+    return lines
+
+
+def clv_lines(runs: pd.DataFrame, windows: pd.DataFrame, best: pd.DataFrame, claims: list[Claim],
+              setup: AngleSetup, p: PredictConfig) -> list[str]:
+    """The comparison's section on what the CLV angles depend on (see module docstring)."""
+    grid = sorted(int(w) for w in windows[col.WINDOW].unique()) if len(windows) else []
+    lines = ["## CLV angles: the start, the window and degenerate exponents", "",
+             "The backward iteration of Ginelli's method starts either from the identity or from a random "
+             "upper-triangular matrix (Ginelli et al.; drawn from the run seed); the paper names neither. Column q "
+             "forgets its start as exp(-g_q W dtau), with g_q = lambda_(q-1) - lambda_q the gap to the next larger "
+             "exponent over the window: a CLV is set by the dynamics only where g_q W dtau >> 1, and never inside a "
+             "degenerate subspace (g_q = 0, as between the zero exponents of dead ReLU units). Both starts are "
+             "computed for every run; the end-of-training CLVs are the past-only estimate known at the end, i.e. "
+             "Ginelli's CLVs W intervals before it. A CLV counts as *determined* where the two starts leave it "
+             f"within a sin-distance of {setup.tolerance:g}, an angle where both its vectors are. The analysis reads "
+             f"the start '{setup.start}' (`lyapunov.clv_start`).", ""]
+    he = runs[runs[col.INIT] == "he"]
+    if not grid or not len(he):
+        return lines + ["No He runs with CLV windows.", ""]
+    conv = window_convergence(convergence_points(windows, he, p.high_loss), setup.tolerance)
+    lines += ["Share of runs (not ending high) whose q-th CLV is determined at each window W, He initialization "
+              "(v_1 is the first Gram-Schmidt vector from either start):", ""]
+    lines += _vector_table(conv, grid) + [""]
+    shown = sorted({setup.window, setup.window_end} & set(grid))
+    P = col.n_exponents(runs.columns)
+    pairs = [pair for pair in dict.fromkeys([*paper.TANGENT_PAIRS, *((i, SHOWN_LAST) for i in range(1, SHOWN_LAST))])
+             if pair[1] <= P]
+    medians = pair_medians(windows, he, p.high_loss, setup.tolerance, pairs)
+    medians = medians[medians[col.WINDOW].isin(shown)]
+    lines += [f"Median |cos theta_ij| at the end of training, runs not ending high / ending high (c_f > "
+              f"{p.high_loss:g}), from both starts, for the paper's tangent pairs and the pairs of the 9th vector; "
+              "with the share of runs in which the angle is determined:", ""]
+    lines += _pair_table(medians, shown) + [""]
+    lines += [f"Checkpoint angles (past-only, W = {setup.window}) as predictors, for both starts: the best single "
+              "|cos theta_ij| (chosen by cross-validation on the training half) and the mean |cos|, test AUC "
+              "[95% CI]:", ""]
+    lines += _auc_by_start(best) + [""]
+    lines += ["**Which reading the evidence supports.** The paper's angle claims are judged in its setup as we read "
+              f"it (random start, W = {setup.window}) and on start-independent CLVs (above):", ""]
+    return lines + _reading_lines(claims, runs, setup, windows) + [""]
