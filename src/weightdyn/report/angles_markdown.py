@@ -13,7 +13,7 @@ from ..analysis.claims import Claim, verdict_kind
 from ..analysis.config import PredictConfig
 from ..analysis.table1 import best_rows
 from ..engine import columns as col
-from .labels import START_NAMES, activation_name, predictor_label
+from .labels import START_NAMES, activation_name, init_name, predictor_label
 
 # the pairs of the start-dependence table: the paper's tangencies and the 9th vector's pairs
 SHOWN_LAST = 9
@@ -33,7 +33,7 @@ def _vector_table(conv: pd.DataFrame, grid: list[int]) -> list[str]:
     for (act, init, q), g in rest.groupby([col.ACTIVATION, col.INIT, "vector"], sort=False):
         by_w = g.set_index(col.WINDOW)
         last = by_w.loc[W_max] if W_max in by_w.index else None
-        rows.append([f"{activation_name(act)} + {init}", f"v_{q}"]
+        rows.append([f"{activation_name(act)} + {init_name(init)}", f"v_{q}"]
                     + [_pct(by_w.loc[W, "determined_share"]) if W in by_w.index else "-" for W in grid]
                     + ([f"{last['median_gap_W_tau']:.3g}", _pct(last["degenerate_share"])] if last is not None
                        else ["-", "-"]))
@@ -58,7 +58,7 @@ def _pair_table(medians: pd.DataFrame, windows_shown: list[int]) -> list[str]:
                 cells.append(f"{r['median_rest']:.2f}{hi}")
             det = g[g[col.WINDOW] == W]["determined_share"]
             cells.append(_pct(float(det.iloc[0])) if len(det) else "-")
-        rows.append([f"{activation_name(act)} + {init}", f"({pair[0]},{pair[1]})"] + cells)
+        rows.append([f"{activation_name(act)} + {init_name(init)}", f"({pair[0]},{pair[1]})"] + cells)
     header = ["setting", "pair"]
     for W in windows_shown:
         header += [f"{START_NAMES[s]}, W = {W}" for s in col.CLV_STARTS] + [f"determined, W = {W}"]

@@ -134,7 +134,7 @@ def fig_clv_convergence(windows: pd.DataFrame, runs: pd.DataFrame, init: str, pc
         top, bottom = axes[0, k], axes[1, k]
         top.set(xscale="log", xlabel=r"window $W$ (intervals)", ylabel="distance between the starts (sin)",
                 ylim=(-0.03, 1.03), title=panel_title(k, act, init, "median over runs"))
-        bottom.set(xscale="symlog", xlabel=r"$g_q W d\tau$, $g_q = \lambda_{q-1} - \lambda_q$ over the window",
+        bottom.set(xlabel=r"$g_q W d\tau$, $g_q = \lambda_{q-1} - \lambda_q$ over the window",
                    ylabel="distance between the starts (sin)", ylim=(-0.03, 1.03),
                    title=panel_title(k + len(acts), act, init, "every run, window and vector"))
         if not len(pts):
@@ -152,12 +152,15 @@ def fig_clv_convergence(windows: pd.DataFrame, runs: pd.DataFrame, init: str, pc
                              label=f"$v_{{{q}}}$" if not high else None)
             sel = pts[pts["vector"] == q]
             bottom.scatter(sel["gap_W_tau"], sel["distance"], color=colour, **scatter_style(len(pts)))
+        grid = sorted(pts[col.WINDOW].unique())
+        top.set_xticks(grid, [str(w) for w in grid])
+        top.xaxis.set_minor_locator(ticker.NullLocator())
         top.axhline(tol, color="0.5", lw=0.7, ls=":")
         bottom.axhline(tol, color="0.5", lw=0.7, ls=":")
         x = np.linspace(0, max(float(pts["gap_W_tau"].max()), 1.0), 200)
         bottom.plot(x, np.exp(-x), color="black", lw=1, label=r"$e^{-x}$")
-        top.legend(fontsize=7, ncol=2, title="solid: rest, dashed: high loss", title_fontsize=7)
+        top.legend(fontsize=7, ncol=2, loc="best", title="solid: rest, dashed: high loss", title_fontsize=7)
         bottom.legend(fontsize=7)
     fig.suptitle("CLVs at the end of training: the distance between the CLVs from the identity and from a random "
-                 f"start, against the window (dotted: the tolerance {tol:g} of a determined vector)", fontsize=10)
+                 f"start,\nagainst the window (dotted: the tolerance {tol:g} of a determined vector)", fontsize=10)
     return fig
