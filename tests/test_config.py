@@ -235,6 +235,7 @@ ENGINE_ERRORS = [dict(activation="nope"), dict(batch_size=0), dict(steps_per_int
                  dict(jacobian="x"), dict(checkpoints=(5,)), dict(checkpoints=(2000, 1000)),
                  dict(n_intervals=3_000_000, clv_window=1, checkpoints=(1_000_000, 1_000_001)),
                  dict(clv_window_end=0), dict(clv_window_grid=(30, 10)), dict(clv_window_grid=(10, 4000)),
+                 dict(clv_window_grid=(30, 100)),
                  dict(n_intervals=2000, checkpoints=(500,))]
 
 

@@ -27,6 +27,7 @@ from ..engine import columns as col
 from .events import usable_runs
 
 UNDETERMINED = "undetermined"
+NO_DATA = "no data"
 MIN_DETERMINED_SHARE = 0.5  # a pair determined in fewer runs than this share is 'undetermined'
 DEGENERATE = 1e-9           # |g_q| W d tau below this: the two exponents are equal to rounding
 DETERMINED = "determined"   # the start-independent reading: the configured start's angles where they are determined
@@ -90,7 +91,8 @@ def cos_groups(runs: pd.DataFrame, tangent: float, orthogonal: float, quantile: 
 
     'tangent' (red): the pair can become tangent, its `quantile` quantile of |cos| over
     the usable runs reaches `tangent`; 'orthogonal' (black): otherwise, if its median
-    |cos| is at most `orthogonal`; 'intermediate' (blue): the rest. With a `tolerance`,
+    |cos| is at most `orthogonal`; 'intermediate' (blue): the rest; NO_DATA without a
+    finite |cos|. With a `tolerance`,
     only the runs in which the pair's angle is determined count, and a pair determined in
     fewer than MIN_DETERMINED_SHARE of them is 'undetermined'. Returns {(i, j): group}.
     """
@@ -106,7 +108,7 @@ def cos_groups(runs: pd.DataFrame, tangent: float, orthogonal: float, quantile: 
         if tolerance is not None and len(v) < MIN_DETERMINED_SHARE * max(finite.sum(), 1):
             out[(i, j)] = UNDETERMINED
         elif not len(v):
-            out[(i, j)] = "intermediate"
+            out[(i, j)] = NO_DATA
         elif np.quantile(v, quantile) >= tangent:
             out[(i, j)] = "tangent"
         elif np.median(v) <= orthogonal:

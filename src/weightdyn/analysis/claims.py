@@ -32,10 +32,13 @@ The rules, each a reading of the paper's sentence fixed before the results it ju
 - the angle claims are judged twice: in the paper's setup (random start, the checkpoint
   window) and on start-independent CLVs (the end window, only where both starts agree;
   `angles` states the rules of a determined CLV).
-- mean |cos| of high-loss runs: a lower median, one-sided Mann-Whitney p < SIGNIFICANCE;
-  start-independent, over the runs whose every CLV is determined.
-- tangent pairs: see `angles.cos_groups`; start-independent, the verdict is on the
-  paper's pairs that are not undetermined, and not testable if all are.
+- mean |cos| of high-loss runs: agree if lower by a one-sided Mann-Whitney test at
+  SIGNIFICANCE, differ if higher by the other one-sided test, inconclusive otherwise, not
+  testable where the counts cannot reach SIGNIFICANCE; start-independent, over the runs
+  whose every CLV is determined.
+- tangent pairs: see `angles.cos_groups`; agree needs all of the paper's pairs;
+  start-independent, partly if only some of those that are not undetermined are
+  tangent, not testable if all are undetermined.
 - FTLEs predict low losses from t = 0.03: the lower end of the best FTLE's interval is
   above CHANCE at each checkpoint from then on (differ if an upper end is at or below
   it, inconclusive otherwise).
@@ -59,7 +62,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ..engine import columns as col
 from ..model import activations
@@ -274,18 +277,24 @@ def _mean_cos_high_claim(runs: pd.DataFrame, p: PredictConfig, setup: AngleSetup
     m_hi = ok.loc[high, col.mean_cos_end(values_name)].to_numpy(dtype=np.float64)
     m_rest = ok.loc[~high, col.mean_cos_end(values_name)].to_numpy(dtype=np.float64)
     values.update(n_high=len(m_hi), n_rest=len(m_rest))
-    if len(m_hi) and len(m_rest):
+    if len(m_hi) and len(m_rest) and 1.0 / special.comb(len(m_hi) + len(m_rest), len(m_hi)) >= SIGNIFICANCE:
+        verdict = not_testable(f"{len(m_hi)} high-loss and {len(m_rest)} other runs cannot reach significance")
+    elif len(m_hi) and len(m_rest):
         values.update(median_high=np.median(m_hi), median_rest=np.median(m_rest),
-                      p_value=stats.mannwhitneyu(m_hi, m_rest, alternative="less").pvalue)
-        lower = values["median_high"] < values["median_rest"] and values["p_value"] < SIGNIFICANCE
-        verdict = "agree" if lower else "differ"
+                      p_value=stats.mannwhitneyu(m_hi, m_rest, alternative="less").pvalue,
+                      p_greater=stats.mannwhitneyu(m_hi, m_rest, alternative="greater").pvalue)
+        verdict = ("agree" if values["p_value"] < SIGNIFICANCE
+                   else "differ" if values["p_greater"] < SIGNIFICANCE else "inconclusive")
     elif tolerance is not None:
         verdict = not_testable("no high-loss or no other run has every CLV determined")
     else:
         verdict = not_testable("no high-loss or no other runs")
-    rule = f"agree means a lower median for the high-loss runs, significant at {SIGNIFICANCE:.0%}."
+    rule = (f"agree: the high-loss runs' mean |cos| is lower (one-sided Mann-Whitney p < {SIGNIFICANCE:g}); differ: "
+            "it is higher (the other one-sided test); inconclusive otherwise; not testable where so few runs cannot "
+            "reach significance.")
     if tolerance is not None:
-        rule += " Only runs whose every CLV is determined count: elsewhere the mean is set by the start."
+        rule += (" Only runs whose every CLV is determined count: elsewhere the mean is set by the start. Runs with "
+                 "degenerate exponents (dead units) drop out with it.")
     return Claim(
         "mean_cos_high" + ("" if reading == col.PAPER_READING else f"_{reading}"), "mean_cos_high", "angles",
         "Sec. V, Fig. 9(a)", "the mean |cos theta_ij| between CLVs at the end of training drops clearly for "
@@ -314,18 +323,22 @@ def _tangent_claim(runs: pd.DataFrame, setup: AngleSetup, reading: str) -> Claim
         values.update(common=sorted(set.intersection(*tangent)), undetermined=undetermined)
         testable = [pair for pair in paper.TANGENT_PAIRS if pair not in undetermined]
         found = [pair for pair in testable if pair in values["common"]]
+        values.update(testable=testable, found=found)
         if not testable:
             verdict = not_testable("the start, not the dynamics, sets the angles of all these pairs")
+        elif len(found) == len(paper.TANGENT_PAIRS):
+            verdict = "agree"
         else:
-            verdict = "agree" if len(found) == len(testable) else ("partly" if found else "differ")
+            verdict = "partly" if found else "differ"
     else:
         verdict = not_testable("needs ReLU + He and tanh + He runs")
     rule = (f"A pair counts as tangent if its {setup.quantile:.0%} quantile of |cos| reaches {setup.tangent:g} "
             "(the red group of Fig. 8).")
     if tolerance is not None:
         rule += (" Only runs in which both vectors of the pair are determined count; a pair determined in fewer "
-                 f"than {MIN_DETERMINED_SHARE:.0%} of the runs is undetermined, and the verdict is on the paper's "
-                 "pairs that are not.")
+                 f"than {MIN_DETERMINED_SHARE:.0%} of the runs is undetermined. agree needs all of the paper's pairs "
+                 "tangent; partly if some of the pairs that are not undetermined are; differ if none is; not testable "
+                 "if all are undetermined.")
     return Claim(
         "tangent_pairs" + ("" if reading == col.PAPER_READING else f"_{reading}"), "tangent_pairs", "angles",
         "Sec. V, Fig. 8", f"pairs {', '.join(f'({i},{j})' for i, j in paper.TANGENT_PAIRS)} show tangencies "

@@ -77,6 +77,9 @@ class EngineConfig:
         if list(grid) != sorted(set(grid)) or not grid or not 1 <= grid[0] <= grid[-1] <= self.clv_window_end:
             raise ValueError(f"lyapunov.clv_window_grid: {list(grid)} must be strictly increasing within "
                              f"[1, clv_window_end = {self.clv_window_end}]")
+        if W not in grid:
+            raise ValueError(f"lyapunov.clv_window_grid: {list(grid)} must hold the checkpoint window clv_window = {W} "
+                             "(the paper's reading of the angles is compared between the starts at that window)")
 
     @property
     def tau(self) -> float:

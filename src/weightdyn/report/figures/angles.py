@@ -64,7 +64,7 @@ def fig08_cos_vs_loss(runs: pd.DataFrame, init: str, fcfg: FigureConfig, reading
             x, y = ok[col.cos_end(values, i, j)].to_numpy(), ok[col.FINAL_LOSS].to_numpy()
             if (~keep[:, p]).any():
                 ax.scatter(x[~keep[:, p]], y[~keep[:, p]], color=UNDETERMINED_COLOUR, **style)
-            colour = UNDETERMINED_COLOUR if undetermined else GROUP_COLOURS[groups[(i, j)]]
+            colour = GROUP_COLOURS.get(groups[(i, j)], UNDETERMINED_COLOUR)
             ax.scatter(x[keep[:, p]], y[keep[:, p]], color=colour, **style)
         # the panels share their axes (and tickers): a few plain ticks, no minor ticks (many panels draw slowly)
         axes[0, 0].yaxis.set_minor_locator(ticker.NullLocator())
