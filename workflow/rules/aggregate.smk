@@ -56,3 +56,33 @@ rule summarize:
 
 
 register_targets("summarize", summary_paths)
+
+
+CLV_CONVERGENCE = {
+    "vectors": "results/tables/clv_convergence_vectors.csv",
+    "pairs": "results/tables/clv_convergence_pairs.csv",
+}
+
+
+rule clv_convergence:
+    input:
+        runs=TABLES["runs"],
+        windows=CLV_WINDOWS,
+    output:
+        vectors=report(CLV_CONVERGENCE["vectors"], caption="../report/clv_convergence.rst",
+                       category="CLV convergence", labels={"table": "per vector"}),
+        pairs=report(CLV_CONVERGENCE["pairs"], caption="../report/clv_convergence.rst",
+                     category="CLV convergence", labels={"table": "per pair"}),
+    params:
+        high_loss=config["events"]["high_loss"],
+        tolerance=config["figures"]["clv_start_tolerance"],
+    log:
+        "results/logs/clv_convergence.log",
+    localrule: True
+    conda:
+        ENV
+    script:
+        "../scripts/clv_convergence.py"
+
+
+register_targets("clv_convergence", lambda: list(CLV_CONVERGENCE.values()))
