@@ -22,7 +22,7 @@ import yaml
 
 from weightdyn.analysis import tables as tb
 from weightdyn.pipeline import io
-from weightdyn.engine import simulate_runs
+from weightdyn.engine import simulate
 from weightdyn.pipeline.config import load_config, numeric_config
 from weightdyn.model.streams import make_task
 
@@ -61,8 +61,15 @@ def shard_files(workdir: Path) -> list[str]:
     return sorted(str(p.relative_to(workdir)) for p in (workdir / "results" / "shards").glob("*/*.parquet"))
 
 
-def expected_shards(blocks) -> list[str]:
-    return sorted(f"results/shards/{a}_{i}/seeds_{f:06d}-{l:06d}.parquet" for a, i in SETTINGS for f, l in blocks)
+def expected_shards(blocks, settings=SETTINGS) -> list[str]:
+    """The shards of the blocks: a runs shard and its CLV window shard each."""
+    return sorted(f"results/shards/{a}_{i}/{kind}_{f:06d}-{l:06d}.parquet"
+                  for a, i in settings for f, l in blocks for kind in ("seeds", "clv_windows"))
+
+
+def shard_outputs(jobs: list[str]) -> list[str]:
+    """The files of the planned simulate jobs (each job writes two)."""
+    return sorted(path for out in jobs for path in out.split(", "))
 
 
 def temporaries(workdir: Path) -> list[Path]:
@@ -71,7 +78,7 @@ def temporaries(workdir: Path) -> list[Path]:
 
 def assert_same_tables(a: Path, b: Path) -> None:
     """The tables of two pipeline runs hold identical data (metadata such as wall times differ)."""
-    for name in TABLES:
+    for name in (*TABLES, "clv_windows"):
         pd.testing.assert_frame_equal(
             pd.read_parquet(a / "results" / "tables" / f"{name}.parquet"),
             pd.read_parquet(b / "results" / "tables" / f"{name}.parquet"),
@@ -120,17 +127,21 @@ def test_smoke_end_to_end_local(local_run):
         assert group["seed"].tolist() == list(range(6))
     for col in ["seed", "activation", "init", "final_loss", "diverged", "diverged_step", "le_1", "le_9",
                 "loss_t0.0003", "loss_t0.0012", "ftle_local_9_t0.0012", "ftle_cum_1_t0.0003",
-                "cos_past_1_2_t0.0006", "cos_ginelli_8_9_t0.0009", "mean_cos_past_t0.0003",
-                "mean_cos_ginelli_t0.0012", "cos_end_1_9", "mean_cos_end"]:
+                "cos_past_identity_1_2_t0.0006", "cos_ginelli_random_8_9_t0.0009", "mean_cos_past_identity_t0.0003",
+                "mean_cos_ginelli_random_t0.0012", "cos_end_identity_1_9", "mean_cos_end_paper", "clv_start_dist_9"]:
         assert col in runs.columns, col
     assert runs["diverged"].dtype == bool
 
     # the runs table is the shards in order, and a shard is what the engine computes
     shards = [res / "shards" / f"{a}_{i}" / f"seeds_{f:06d}-{l:06d}.parquet" for a, i in SETTINGS for f, l in [(0, 2), (3, 5)]]
     pd.testing.assert_frame_equal(runs, pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True), check_exact=True)
-    direct = simulate_runs(cfg, "tanh", "wide", [3, 4, 5])
+    direct, direct_windows = simulate(cfg, "tanh", "wide", [3, 4, 5])
     pd.testing.assert_frame_equal(pd.read_parquet(res / "shards" / "tanh_wide" / "seeds_000003-000005.parquet"),
                                   direct, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(res / "shards" / "tanh_wide" / "clv_windows_000003-000005.parquet"),
+                                  direct_windows, check_exact=True)
+    windows = pd.read_parquet(res / "tables" / "clv_windows.parquet")
+    assert len(windows) == 24 * len(cfg["lyapunov"]["clv_window_grid"])
 
     meta = io.read_metadata(res / "shards" / "relu_wide" / "seeds_000003-000005.parquet")
     assert (meta["activation"], meta["init"], meta["first_seed"], meta["last_seed"]) == ("relu", "wide", 3, 5)
@@ -143,7 +154,7 @@ def test_smoke_end_to_end_local(local_run):
                               cfg["lyapunov"]["clv_window"], cfg["lyapunov"]["clv_window_end"])
     for name, table in tables.items():
         pd.testing.assert_frame_equal(table, expected[name], check_exact=True, obj=name)
-    assert len(tables["angles"]) == 24 * 9 * 36
+    assert len(tables["angles"]) == 24 * (4 * 4 + 3) * 36
 
     for act, init in SETTINGS:
         sub = runs[(runs["activation"] == act) & (runs["init"] == init)]
@@ -162,9 +173,9 @@ def test_smoke_end_to_end_local(local_run):
 def test_progress_is_logged_every_few_seconds(tmp_path):
     # size the job to take about 5 s with the engine as fast as it is now
     probe = smoke_config(training={"n_intervals": 200})
-    simulate_runs(smoke_config(), "relu", "he", [0, 1, 2])  # warm up
+    simulate(smoke_config(), "relu", "he", [0, 1, 2])  # warm up
     start = time.perf_counter()
-    simulate_runs(probe, "relu", "he", [0, 1, 2])
+    simulate(probe, "relu", "he", [0, 1, 2])
     per_interval = (time.perf_counter() - start) / 200
     n_intervals = int(min(100_000, max(600, 5.0 / per_interval)))
     cfg = smoke_config(settings={"activations": ["relu"], "inits": ["he"], "runs": 3},
@@ -235,7 +246,8 @@ def copied_run(local_run, tmp_path) -> Path:
 
 
 # Jobs that depend on the runs table: they rerun whenever the aggregate does.
-AFTER_AGGREGATE = ["figures_prediction", "figures_runs", "paper_comparison", "predict", "restart_policy", "summarize"]
+AFTER_AGGREGATE = ["clv_convergence", "figures_prediction", "figures_runs", "paper_comparison", "predict",
+                   "restart_policy", "summarize"]
 
 
 def with_downstream(*jobs):
@@ -248,7 +260,7 @@ def test_dry_run_after_deleting_one_shard_plans_exactly_it_and_its_dependants(co
     text = dry_run(copied_run, smoke_config())
     jobs = planned(text)
     assert sorted(jobs) == with_downstream("aggregate", "simulate"), text
-    assert jobs["simulate"] == [lost]
+    assert shard_outputs(jobs["simulate"]) == sorted([lost, lost.replace("seeds_", "clv_windows_")])
     assert len(jobs["aggregate"]) == 1 and jobs["aggregate"][0].startswith("results/tables/runs.parquet")
 
 
@@ -275,7 +287,7 @@ def test_summary_option_reruns_only_the_summaries_and_the_comparison(copied_run)
 
 
 def test_event_thresholds_rerun_everything_after_the_tables_but_not_the_tables(copied_run):
-    jobs = planned(dry_run(copied_run, smoke_config(events={"low_loss": 3.0})))
+    jobs = planned(dry_run(copied_run, smoke_config(events={"high_loss": 90.0})))
     assert sorted(jobs) == sorted(["all", *AFTER_AGGREGATE])
 
 
@@ -297,19 +309,19 @@ def test_more_runs_add_shards_and_reuse_the_existing(copied_run):
     # as a user would say it on the command line (Snakemake passes the 9 as text)
     proc = snakemake(copied_run, smoke_config(), "--dry-run", "--config", "settings={runs: 9}")
     jobs = planned(proc.stdout + proc.stderr)
-    assert sorted(jobs["simulate"]) == expected_shards([(6, 8)])
+    assert shard_outputs(jobs["simulate"]) == expected_shards([(6, 8)])
     assert sorted(jobs) == with_downstream("aggregate", "simulate")
 
 
 def test_runs_per_setting_adds_shards_to_that_setting_only(copied_run):
     jobs = planned(dry_run(copied_run, smoke_config(settings={"runs_per_setting": {"tanh_wide": 7}})))
-    assert jobs["simulate"] == ["results/shards/tanh_wide/seeds_000006-000006.parquet"]
+    assert shard_outputs(jobs["simulate"]) == expected_shards([(6, 6)], [("tanh", "wide")])
     assert sorted(jobs) == with_downstream("aggregate", "simulate")
 
 
 def test_numeric_change_reruns_every_shard_but_not_the_data(copied_run):
     jobs = planned(dry_run(copied_run, smoke_config(training={"batch_seed": 1})))
-    assert sorted(jobs["simulate"]) == expected_shards([(0, 2), (3, 5)])
+    assert shard_outputs(jobs["simulate"]) == expected_shards([(0, 2), (3, 5)])
     assert sorted(jobs) == with_downstream("aggregate", "simulate")
 
 
@@ -363,7 +375,7 @@ def test_killed_run_resumes_to_the_same_tables(local_run, tmp_path, how):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     done = shard_files(tmp_path)
-    assert 1 <= len(done) < 8, f"the run was not interrupted mid-way: {done}"
+    assert 1 <= len(done) < 16, f"the run was not interrupted mid-way: {done}"
     assert not (tmp_path / "results" / "tables" / "runs.parquet").exists()
     for path in done:  # no truncated shard survives
         pq.read_table(tmp_path / path)

@@ -6,7 +6,7 @@ pin_threads(snakemake.threads)  # before NumPy is imported
 import numpy as np  # noqa: E402
 
 from weightdyn.pipeline.config import numeric_config  # noqa: E402
-from weightdyn.analysis.tables import long_tables  # noqa: E402
+from weightdyn.analysis.tables import long_tables, window_rows_in_order  # noqa: E402
 from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # noqa: E402
                           read_parquet, write_parquet)
 from weightdyn.engine import task_data  # noqa: E402
@@ -32,7 +32,7 @@ with job_log(snakemake) as log:
     for name, table in long_tables(runs, p.checkpoints, p.dt, p.n_intervals, p.clv_window, p.clv_window_end).items():
         write_parquet(table, getattr(out, name), meta)
         print(f"{name}: {len(table)} rows", file=log)
-    windows = concat_shards(snakemake.input.window_shards, expected_hash=p.numeric_hash,
-                            key=(*ID_COLUMNS, WINDOW))
+    windows = window_rows_in_order(concat_shards(snakemake.input.window_shards, expected_hash=p.numeric_hash,
+                                                 key=(*ID_COLUMNS, WINDOW)))
     write_parquet(windows, out.clv_windows, meta)
     print(f"clv_windows: {len(windows)} rows", file=log)

@@ -155,3 +155,11 @@ def setting_summary(runs: pd.DataFrame, low_loss: float, high_loss: float, le_to
             rows += [(f"{col.mean_cos_end(reading)}_mean", float(m.mean()) if n_ok else float("nan")),
                      (f"{col.mean_cos_end(reading)}_median", float(np.median(m)) if n_ok else float("nan"))]
     return pd.DataFrame({"quantity": [q for q, _ in rows], "value": pd.Series([v for _, v in rows], dtype=object)})
+
+
+def window_rows_in_order(windows: pd.DataFrame) -> pd.DataFrame:
+    """The CLV window table in an order that does not depend on the shard size: settings in
+    their order of appearance, then window, then seed."""
+    setting = windows.groupby([col.ACTIVATION, col.INIT], sort=False).ngroup()
+    order = np.lexsort((windows[col.SEED].to_numpy(), windows[col.WINDOW].to_numpy(), setting.to_numpy()))
+    return windows.iloc[order].reset_index(drop=True)
