@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from weightdyn.analysis.angles import (convergence_points, determined_pairs, determined_vectors, pair_medians,
-                                       window_convergence)
+                                       start_matrix_medians, window_convergence)
 from weightdyn.engine import columns as col
 
 from synthetic_clv import synthetic_windows
@@ -50,3 +50,15 @@ def test_pair_medians_split_the_runs_and_count_determined_angles():
     expected = np.median(sub.loc[sub[col.FINAL_LOSS] <= 100, col.window_cos("random", 2, 3)])
     assert row["median_rest"] == expected
     assert med[(med["pair"] == (2, 7))]["determined_share"].max() == 0.0
+
+
+def test_start_matrix_medians_are_the_angles_of_the_random_start_itself():
+    """Pair (1, 2) of an upper-triangular start: column 1 is e_1, so |cos| is |C[0, 1]|."""
+    from weightdyn.model.streams import clv_random_start
+
+    runs = synthetic_runs(n=30, settings=(("relu", "he"),), P=4)
+    med = start_matrix_medians(runs, 100.0, [(1, 2), (3, 4)]).set_index("pair")
+    C = clv_random_start(runs[col.SEED].to_numpy(), 4)
+    rest = runs[col.FINAL_LOSS].to_numpy() <= 100
+    assert med.loc[[(1, 2)], "median_rest"].iloc[0] == np.median(np.abs(C[rest, 0, 1]))
+    assert np.isfinite(med["median_high"]).all()  # the synthetic ReLU runs include high-loss ones

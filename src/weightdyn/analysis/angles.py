@@ -190,3 +190,26 @@ def pair_medians(windows: pd.DataFrame, runs: pd.DataFrame, high_loss: float, to
                              "median_high": float(np.median(v[h])) if h.any() else np.nan,
                              "n_rest": int((~h).sum()), "n_high": int(h.sum()), "determined_share": determined})
     return pd.DataFrame(rows, columns=PAIR_MEDIAN_COLUMNS)
+
+
+def start_matrix_medians(runs: pd.DataFrame, high_loss: float, pairs) -> pd.DataFrame:
+    """|cos theta_ij| between the columns of each run's random start matrix itself (no
+    dynamics: the CLVs a backward iteration of zero length would give), its median over the
+    runs that end high and over the rest, per setting and pair: what the random-start angles
+    show where the dynamics does not move the vectors."""
+    from ..lyapunov import clv_cosines
+    from ..model.streams import clv_random_start
+
+    ok = usable_runs(runs)
+    P = col.n_exponents(runs.columns)
+    index = {pair: k for k, pair in enumerate(col.pairs(P))}
+    rows = []
+    for (act, init), sub in ok.groupby([col.ACTIVATION, col.INIT], sort=False):
+        cos = np.abs(clv_cosines(clv_random_start(sub[col.SEED].to_numpy(), P)))
+        high = sub[col.FINAL_LOSS].to_numpy(dtype=np.float64) > high_loss
+        for pair in pairs:
+            v = cos[:, index[pair]]
+            rows.append({col.ACTIVATION: act, col.INIT: init, "pair": pair,
+                         "median_rest": float(np.median(v[~high])) if (~high).any() else np.nan,
+                         "median_high": float(np.median(v[high])) if high.any() else np.nan})
+    return pd.DataFrame(rows, columns=[col.ACTIVATION, col.INIT, "pair", "median_rest", "median_high"])

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..analysis import paper
 from ..analysis.angles import (DETERMINED, AngleSetup, convergence_points, determined_pairs, pair_medians,
-                               window_convergence)
+                               start_matrix_medians, window_convergence)
 from ..analysis.claims import NOT_TESTABLE, Claim, verdict_kind
 from ..analysis.config import PredictConfig
 from ..analysis.events import usable_runs
@@ -43,24 +43,30 @@ def _vector_table(conv: pd.DataFrame, grid: list[int]) -> list[str]:
     return _md(header, rows)
 
 
-def _pair_table(medians: pd.DataFrame, windows_shown: list[int]) -> list[str]:
-    """|cos| medians (rest / high) per pair for both starts at the shown windows."""
+def _median_cell(r) -> str:
+    hi = f" / {r['median_high']:.2f}" if np.isfinite(r["median_high"]) else ""
+    return f"{r['median_rest']:.2f}{hi}"
+
+
+def _pair_table(medians: pd.DataFrame, start_alone: pd.DataFrame, windows_shown: list[int]) -> list[str]:
+    """|cos| medians (rest / high) per pair: of the random start matrix alone, and for both
+    starts at the shown windows."""
+    alone = start_alone.set_index([col.ACTIVATION, col.INIT, "pair"])
     rows = []
     for (act, init, pair), g in medians.groupby([col.ACTIVATION, col.INIT, "pair"], sort=False):
-        cells = []
+        key = (act, init, pair)
+        cells = [_median_cell(alone.loc[key]) if key in alone.index else "-"]
         for W in windows_shown:
             for start in col.CLV_STARTS:
                 r = g[(g[col.WINDOW] == W) & (g["start"] == start)]
                 if not len(r):
                     cells.append("-")
                     continue
-                r = r.iloc[0]
-                hi = f" / {r['median_high']:.2f}" if r["n_high"] else ""
-                cells.append(f"{r['median_rest']:.2f}{hi}")
+                cells.append(_median_cell(r.iloc[0]))
             det = g[g[col.WINDOW] == W]["determined_share"]
             cells.append(_pct(float(det.iloc[0])) if len(det) else "-")
         rows.append([f"{activation_name(act)} + {init_name(init)}", f"({pair[0]},{pair[1]})"] + cells)
-    header = ["setting", "pair"]
+    header = ["setting", "pair", "random start matrix alone"]
     for W in windows_shown:
         header += [f"{START_NAMES[s]}, W = {W}" for s in col.CLV_STARTS] + [f"determined, W = {W}"]
     return _md(header, rows)
@@ -185,9 +191,10 @@ def clv_lines(runs: pd.DataFrame, windows: pd.DataFrame, best: pd.DataFrame, cla
     medians = pair_medians(windows, he, p.high_loss, setup.tolerance, pairs)
     medians = medians[medians[col.WINDOW].isin(shown)]
     lines += [f"Median |cos theta_ij| at the end of training, runs not ending high / ending high (c_f > "
-              f"{p.high_loss:g}), from both starts, for the paper's tangent pairs and the pairs of the 9th vector; "
-              "with the share of runs in which the angle is determined:", ""]
-    lines += _pair_table(medians, shown) + [""]
+              f"{p.high_loss:g}), for the paper's tangent pairs and the pairs of the 9th vector: between the columns "
+              "of the random start matrix itself (no dynamics), and from both starts at the windows shown, with the "
+              "share of runs in which the angle is determined:", ""]
+    lines += _pair_table(medians, start_matrix_medians(he, p.high_loss, pairs), shown) + [""]
     lines += [f"Checkpoint angles (past-only, W = {setup.window}) as predictors, for both starts: the best single "
               "|cos theta_ij| (chosen by cross-validation on the training half) and the mean |cos|, test AUC "
               "[95% CI]:", ""]
