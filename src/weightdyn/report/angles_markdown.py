@@ -25,21 +25,20 @@ def _pct(x: float) -> str:
 
 
 def _vector_table(conv: pd.DataFrame, grid: list[int]) -> list[str]:
-    """Per setting and vector: the share of runs (not ending high) whose vector is
-    determined at each window, the median exponent gap times the longest window, and the
-    share of degenerate gaps there."""
-    rest = conv[conv["runs_group"] == "rest"]
+    """Per setting, run group (ending high or not) and vector: the share of runs whose
+    vector is determined at each window, the median exponent gap times the longest window,
+    and the share of degenerate gaps there."""
     W_max = max(grid)
     rows = []
-    for (act, init, q), g in rest.groupby([col.ACTIVATION, col.INIT, "vector"], sort=False):
+    for (act, init, group, q), g in conv.groupby([col.ACTIVATION, col.INIT, "runs_group", "vector"], sort=False):
         by_w = g.set_index(col.WINDOW)
         last = by_w.loc[W_max] if W_max in by_w.index else None
-        rows.append([f"{activation_name(act)} + {init_name(init)}", f"v_{q}"]
+        rows.append([f"{activation_name(act)} + {init_name(init)}", f"{group} ({int(by_w['runs'].iloc[0])})", f"v_{q}"]
                     + [_pct(by_w.loc[W, "determined_share"]) if W in by_w.index else "-" for W in grid]
                     + ([f"{last['median_gap_W_tau']:.3g}", _pct(last["degenerate_share"])] if last is not None
                        else ["-", "-"]))
-    header = ["setting", "vector"] + [f"W = {W}" for W in grid] + [f"median g W dtau (W = {W_max})",
-                                                                    "degenerate gap"]
+    header = ["setting", "runs", "vector"] + [f"W = {W}" for W in grid] + [f"median g W dtau (W = {W_max})",
+                                                                             "degenerate gap"]
     return _md(header, rows)
 
 
@@ -181,8 +180,9 @@ def clv_lines(runs: pd.DataFrame, windows: pd.DataFrame, best: pd.DataFrame, cla
     if not grid or not len(he):
         return lines + ["No He runs with CLV windows.", ""]
     conv = window_convergence(convergence_points(windows, he, p.high_loss), setup.tolerance)
-    lines += ["Share of runs (not ending high) whose q-th CLV is determined at each window W, He initialization "
-              "(v_1 is the first Gram-Schmidt vector from either start):", ""]
+    lines += [f"Share of runs whose q-th CLV is determined at each window W, He initialization, for the runs ending "
+              f"high (c_f > {p.high_loss:g}) apart from the rest (v_1 is the first Gram-Schmidt vector from either "
+              "start); 'degenerate gap': the share of runs whose g_q is zero to rounding over the longest window:", ""]
     lines += _vector_table(conv, grid) + [""]
     shown = sorted({setup.window, setup.window_end} & set(grid))
     P = col.n_exponents(runs.columns)
