@@ -16,6 +16,7 @@ from .style import (GROUP_COLOURS, LOSS_LABEL, FigureConfig, activations_of, log
                     note, panel_title, plain_log_ticks, scatter_style, small_ticks)
 
 UNDETERMINED_COLOUR = "0.75"
+GAP_AXIS_END = 12  # g W d tau beyond which every vector has converged: the convergence panel stops there
 
 
 def fig08_cos_vs_loss(runs: pd.DataFrame, init: str, fcfg: FigureConfig, reading: str) -> Figure:
@@ -136,7 +137,7 @@ def fig_clv_convergence(windows: pd.DataFrame, runs: pd.DataFrame, init: str, pc
                 ylim=(-0.03, 1.03), title=panel_title(k, act, init, "median over runs"))
         bottom.set(xlabel=r"$g_q W d\tau$, $g_q = \lambda_{q-1} - \lambda_q$ over the window",
                    ylabel="distance between the starts (sin)", ylim=(-0.03, 1.03),
-                   title=panel_title(k + len(acts), act, init, "every run, window and vector"))
+                   title=panel_title(k + len(acts), act, init, f"every run, window and vector (x cut at {GAP_AXIS_END})"))
         if not len(pts):
             note(top, "no data")
             note(bottom, "no data")
@@ -157,8 +158,9 @@ def fig_clv_convergence(windows: pd.DataFrame, runs: pd.DataFrame, init: str, pc
         top.xaxis.set_minor_locator(ticker.NullLocator())
         top.axhline(tol, color="0.5", lw=0.7, ls=":")
         bottom.axhline(tol, color="0.5", lw=0.7, ls=":")
-        x = np.linspace(0, max(float(pts["gap_W_tau"].max()), 1.0), 200)
+        x = np.linspace(0, GAP_AXIS_END, 200)
         bottom.plot(x, np.exp(-x), color="black", lw=1, label=r"$e^{-x}$")
+        bottom.set_xlim(min(float(np.nanquantile(pts["gap_W_tau"], 0.001)), -0.5), GAP_AXIS_END)
         top.legend(fontsize=7, ncol=2, loc="best", title="solid: rest, dashed: high loss", title_fontsize=7)
         bottom.legend(fontsize=7)
     fig.suptitle("CLVs at the end of training: the distance between the CLVs from the identity and from a random "
