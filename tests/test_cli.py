@@ -30,6 +30,7 @@ def test_trajectory_writes_the_table_with_provenance(tmp_path, capsys):
     assert meta["config_hash"] == io.config_hash(numeric_config(cfg))
     assert meta["param_names"] == expected.attrs["param_names"]
     assert meta["diverged_step"] == expected.attrs["diverged_step"]
+    assert meta["clv_start"] == "identity"  # the start of the cos_i_j columns with --clv (not in the numeric config)
     assert meta["source_hash"] == io.source_hash()
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no temporary left behind
     assert f"wrote 30 intervals to {out}" in capsys.readouterr().out

@@ -31,7 +31,8 @@ def cmd_trajectory(args) -> int:
     numeric = numeric_config(cfg)
     meta = provenance(kind="trajectory", activation=args.activation, init=args.init, seed=args.seed,
                       numeric_config=numeric, config_hash=config_hash(numeric),
-                      param_names=list(table.attrs["param_names"]), diverged_step=table.attrs["diverged_step"])
+                      param_names=list(table.attrs["param_names"]), diverged_step=table.attrs["diverged_step"],
+                      clv_start=table.attrs["clv_start"])
     write_parquet(table, args.out, meta)
     last = table.iloc[-1]
     ftle_columns = [col.interval_ftle(q) for q in range(1, len(table.attrs["param_names"]) + 1)]
