@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..engine import columns as col
+from ..lyapunov import clv_cosines
+from ..model.streams import clv_random_start
 from .events import usable_runs
 
 UNDETERMINED = "undetermined"
@@ -197,9 +199,6 @@ def start_matrix_medians(runs: pd.DataFrame, high_loss: float, pairs) -> pd.Data
     dynamics: the CLVs a backward iteration of zero length would give), its median over the
     runs that end high and over the rest, per setting and pair: what the random-start angles
     show where the dynamics does not move the vectors."""
-    from ..lyapunov import clv_cosines
-    from ..model.streams import clv_random_start
-
     ok = usable_runs(runs)
     P = col.n_exponents(runs.columns)
     index = {pair: k for k, pair in enumerate(col.pairs(P))}

@@ -14,7 +14,7 @@ from ..analysis.config import PredictConfig
 from ..analysis.events import usable_runs
 from ..analysis.table1 import best_rows
 from ..engine import columns as col
-from .labels import START_NAMES, activation_name, init_name, predictor_label
+from .labels import START_NAMES, activation_name, init_name, md_table, predictor_label
 
 # the pairs of the start-dependence table: the paper's tangencies and the 9th vector's pairs
 SHOWN_LAST = 9
@@ -39,7 +39,7 @@ def _vector_table(conv: pd.DataFrame, grid: list[int]) -> list[str]:
                        else ["-", "-"]))
     header = ["setting", "runs", "vector"] + [f"W = {W}" for W in grid] + [f"median g W dtau (W = {W_max})",
                                                                              "degenerate gap"]
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 def _median_cell(r) -> str:
@@ -68,7 +68,7 @@ def _pair_table(medians: pd.DataFrame, start_alone: pd.DataFrame, windows_shown:
     header = ["setting", "pair", "random start matrix alone"]
     for W in windows_shown:
         header += [f"{START_NAMES[s]}, W = {W}" for s in col.CLV_STARTS] + [f"determined, W = {W}"]
-    return _md(header, rows)
+    return md_table(header, rows)
 
 
 def _auc_by_start(best: pd.DataFrame) -> list[str]:
@@ -91,13 +91,7 @@ def _auc_by_start(best: pd.DataFrame) -> list[str]:
         rows.append([event, activation_name(act), f"{t:g}", str(positives)] + cells)
     header = ["event", "activation", "t", "test positives"] + [
         f"{what}, {START_NAMES[s]}" for s in col.CLV_STARTS for what in ("best pair", "mean |cos|")]
-    return _md(header, rows)
-
-
-def _md(header: list[str], rows: list[list[str]]) -> list[str]:
-    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    return ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)] + [
-        "| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return md_table(header, rows)
 
 
 def _determined_at(windows: pd.DataFrame, runs: pd.DataFrame, W: int, tolerance: float, pairs=None) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Display names of the reports: activations, initializations, FTLE forms, predictors."""
+"""Display names of the reports: activations, initializations, FTLE forms, predictors; and
+the Markdown table they are set in."""
 from __future__ import annotations
 
 from ..analysis.predictors import parse_name
@@ -36,3 +37,10 @@ def predictor_label(predictor: str) -> str:
     if p.group == "mean_cos":
         return f"mean |cos theta| ({START_NAMES[p.form]})"
     return "C(t)"
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table, its cells' '|' escaped."""
+    esc = lambda cell: str(cell).replace("|", "\\|")  # noqa: E731
+    return ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(esc(c) for c in r) + " |" for r in rows]

@@ -14,7 +14,7 @@ from ..analysis.stats import Share
 from ..analysis.table1 import cell, table1_labels
 from ..engine import columns as col
 from .angles_markdown import clv_lines
-from .labels import FTLE_FORM_NAMES, predictor_label
+from .labels import FTLE_FORM_NAMES, md_table, predictor_label
 
 
 def _fmt_auc(auc: float, lo: float, hi: float) -> str:
@@ -28,12 +28,6 @@ def _fmt_auc(auc: float, lo: float, hi: float) -> str:
 def _auc_text(r) -> str:
     """An AUC row (or None) as 'AUC [CI]'."""
     return "n/a" if r is None else _fmt_auc(r["auc"], r["ci_low"], r["ci_high"])
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
-        "| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
 
 
 # ----------------------------------------------------------------------------------
@@ -79,7 +73,7 @@ def table1_markdown(t1: pd.DataFrame, cfg: PredictConfig, event: str = "high", a
 
     def table(first: str, text) -> list[str]:
         """One table: a row per predictor group, a column per checkpoint, text(row, label) in the cells."""
-        return _md_table([first, *header], [[r["row"], *(text(r, lab) for lab in labels)] for r in rows])
+        return md_table([first, *header], [[r["row"], *(text(r, lab) for lab in labels)] for r in rows])
 
     def q(r, name, lab):
         return r[cell(name, lab)]
@@ -246,7 +240,7 @@ def _table1_lines(claims: list[Claim], runs: pd.DataFrame, auc: pd.DataFrame, p:
             ours, n = _ours(c, p)
             rows.append([paper.TABLE1_NAMES[c.values["group"]], c.values["t"], f"{c.values['paper']:.4f}", ours, n,
                          _verdict(c)])
-    lines += _md_table(["predictor", "t", "paper", "ours", "runs", "verdict"], rows) + [""]
+    lines += md_table(["predictor", "t", "paper", "ours", "runs", "verdict"], rows) + [""]
     cap = cmp.binning_auc_cap(runs, p)
     if cap is not None:
         share, bound = cap
@@ -259,7 +253,7 @@ def _table1_lines(claims: list[Claim], runs: pd.DataFrame, auc: pd.DataFrame, p:
     if opt:
         lines += ["If, as the paper's wording suggests, the best member is picked by its test AUC (an optimistic "
                   "choice, for reference only: no verdict rests on it), the 'best' rows become:", ""]
-        lines += _md_table(["predictor", "t", "max test AUC [95% CI]", "member"], opt) + [""]
+        lines += md_table(["predictor", "t", "max test AUC [95% CI]", "member"], opt) + [""]
     return lines
 
 
@@ -280,7 +274,7 @@ def _form_lines(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) -> li
         return auc
 
     rows = [[r["event"], r["activation"], f"{r['t']:g}"] + [text(r, k) for k in kinds] for _, r in forms.iterrows()]
-    lines += _md_table(["event", "activation", "t", "best FTLE, local", "best FTLE, cumulative", "SVM, local",
+    lines += md_table(["event", "activation", "t", "best FTLE, local", "best FTLE, cumulative", "SVM, local",
                         "SVM, cumulative"], rows) + [""]
     wins = cmp.form_wins(best, draws, p)
     lines.append(f"By the paired 95% interval of the two best-FTLE AUCs (same resamples), the local form is larger "
@@ -317,7 +311,7 @@ def _restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
              f"{r.compute_without:.3f}", f"{r.compute_with:.3f}",
              f"{r.saving:.1%} [{r.saving_ci_low:.1%}, {r.saving_ci_high:.1%}]"]
             for r in ok.itertuples()]
-    lines += _md_table(["activation", "t", "predictor", "stopped", "high missed", "compute without",
+    lines += md_table(["activation", "t", "predictor", "stopped", "high missed", "compute without",
                         "compute with", "saving [95% CI]"], rows) + [""]
     best = best_saving(restart)
     if best is not None:
