@@ -25,8 +25,8 @@ SHIPPED = {
 }
 # Numeric-config hashes of the shipped configs, which the shards computed with them
 # record: a change here makes every such shard stale.
-NUMERIC_HASHES = {"config.yaml": "2a1f2e39eafc8493", "paper": "2a1f2e39eafc8493",
-                  "paper_he_biases": "5b742eaa081d0f0f", "smoke": "5bad406a4ba3120a"}
+NUMERIC_HASHES = {"config.yaml": "60aee56131d79ee9", "paper": "60aee56131d79ee9",
+                  "paper_he_biases": "2cf0ae7099042a94", "smoke": "8665dbc35cbc909a"}
 
 
 def smoke(**sections) -> dict:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from ..lyapunov import checkpoints_outside
 from ..model.activations import ACTIVATIONS
-from ..model.flow import JACOBIANS
+from ..model.flow import BATCH_GRADIENTS, JACOBIANS
 from ..model.layout import Shape
-from ..model.streams import BATCH_MODES
+from ..model.streams import BATCH_MODES, BATCH_SAMPLINGS
 
 
 def checkpoint_labels(checkpoints, dt: float) -> list[str]:
@@ -34,8 +34,11 @@ class EngineConfig:
     clv_window_grid: tuple[int, ...] = (10, 30, 100, 300, 1000, 3000)
     checkpoints: tuple[int, ...] = (500, 1000, 2000, 3000)
     batch_mode: str = "shared"
+    batch_sampling: str = "epochs"
+    batch_gradient: str = "mean"
     batch_seed: int = 0
     jacobian: str = "analytic"
+    jacobian_step: float = 6e-6
     divergence_threshold: float = 1e6
 
     def __post_init__(self):
@@ -47,8 +50,12 @@ class EngineConfig:
                              f"choose one of {sorted(ACTIVATIONS)}")
         if self.batch_mode not in BATCH_MODES:
             raise ValueError(f"training.batch_mode must be one of {BATCH_MODES}, got {self.batch_mode!r}")
-        if self.jacobian not in JACOBIANS:
-            raise ValueError(f"training.jacobian must be one of {JACOBIANS}, got {self.jacobian!r}")
+        for field, choices in (("batch_sampling", BATCH_SAMPLINGS), ("batch_gradient", BATCH_GRADIENTS),
+                               ("jacobian", JACOBIANS)):
+            if getattr(self, field) not in choices:
+                raise ValueError(f"training.{field} must be one of {choices}, got {getattr(self, field)!r}")
+        if not 0 < self.jacobian_step < 1:
+            raise ValueError(f"training.jacobian_step must lie in (0, 1), got {self.jacobian_step}")
         if not self.dt > 0:
             raise ValueError(f"training.dt must be positive, got {self.dt}")
         for field in ("training.batch_size", "training.steps_per_interval", "training.n_intervals",
@@ -87,6 +94,13 @@ class EngineConfig:
         return self.steps_per_interval * self.dt
 
     @property
+    def step_size(self) -> float:
+        """The step of the training map, theta <- theta + step_size f with f minus the gradient
+        of the batch-mean cost: dt, or dt B when the batch gradient is summed over the
+        batch. Time (t = steps x dt, d tau, the exponents) stays in units of dt."""
+        return self.dt * (self.batch_size if self.batch_gradient == "sum" else 1)
+
+    @property
     def end_windows(self) -> tuple[int, ...]:
         """The windows of the CLVs at the end of training: the checkpoint window, the end
         window and the convergence grid, each once, ascending."""
@@ -115,7 +129,10 @@ class EngineConfig:
             clv_window_grid=tuple(lyap["clv_window_grid"]),
             checkpoints=tuple(lyap["checkpoints"]),
             batch_mode=tr["batch_mode"],
+            batch_sampling=tr["batch_sampling"],
+            batch_gradient=tr["batch_gradient"],
             batch_seed=int(tr["batch_seed"]),
             jacobian=tr["jacobian"],
+            jacobian_step=float(tr["jacobian_step"]),
             divergence_threshold=float(tr["divergence_threshold"]),
         )

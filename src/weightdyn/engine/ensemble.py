@@ -2,9 +2,10 @@
 
 Training map (one mini-batch gradient-descent step = one Euler step of Eqs. 3-6):
 
-    theta_{n+1} = theta_n + dt * f(theta_n; batch_n),   M_n = I + dt * J(theta_n; batch_n),
+    theta_{n+1} = theta_n + h * f(theta_n; batch_n),   M_n = I + h * J(theta_n; batch_n),
 
-with J the analytic (Eqs. 8-23) or finite-difference Jacobian. `Ensemble` is this map
+with J the analytic (Eqs. 8-23) or finite-difference Jacobian and h = dt (h = dt B if the
+batch gradient is summed rather than averaged, `EngineConfig.step_size`). `Ensemble` is this map
 as a `lyapunov.Stepper`: k steps (the fast `kernel` where it applies), then the tangent
 basis is re-orthonormalized (`qr.GramSchmidt`). The bookkeeping over the R-matrices
 (exponents, local and cumulative FTLEs at checkpoints, CLV angles by Ginelli's method
@@ -55,11 +56,10 @@ class BatchStream:
             n_steps = min(self.block, c.n_intervals - m) * k if m < c.n_intervals else k
             start = m * k
             if c.batch_mode == "shared":
-                self._buf = batch_indices(c.batch_seed, start, n_steps, self.n, c.batch_size)
+                self._buf = batch_indices(c.batch_seed, start, n_steps, self.n, c.batch_size, c.batch_sampling)
             else:
-                self._buf = np.stack(
-                    [batch_indices((c.batch_seed, s), start, n_steps, self.n, c.batch_size) for s in self.seeds]
-                )
+                self._buf = np.stack([batch_indices((c.batch_seed, s), start, n_steps, self.n, c.batch_size,
+                                                    c.batch_sampling) for s in self.seeds])
         i = (m - self._first) * k
         return self._buf[..., i : i + k, :]
 
@@ -97,7 +97,7 @@ class Ensemble:
         sizes = [min(KERNEL_BLOCK, R - lo) for lo in starts]
         qrs = {n: GramSchmidt(n, P) for n in set(sizes)}
         self.blocks = [(slice(lo, lo + n), qrs[n]) for lo, n in zip(starts, sizes)]
-        self.kernel = SharedBatchKernel(config.shape, config.activation, config.dt, self.X, self.y) if fast else None
+        self.kernel = SharedBatchKernel(config.shape, config.activation, config.step_size, self.X, self.y) if fast else None
 
     @property
     def valid(self) -> np.ndarray:
@@ -150,11 +150,12 @@ class Ensemble:
         cost0 = None
         for n in range(c.steps_per_interval):
             xb, ybn = (Xb[:, n], yb[:, n]) if per_run else (Xb[n], yb[n])
-            f, J, cost = flow_and_jacobian_mode(self.theta, xb, ybn, c.shape, c.activation, c.jacobian)
+            f, J, cost = flow_and_jacobian_mode(self.theta, xb, ybn, c.shape, c.activation, c.jacobian,
+                                                c.jacobian_step)
             if cost0 is None:
                 cost0 = cost
-            self.Q += c.dt * (J @ self.Q)
-            self.theta += c.dt * f
+            self.Q += c.step_size * (J @ self.Q)
+            self.theta += c.step_size * f
             size = np.abs(self.theta).max(axis=1)
             first_bad[(first_bad < 0) & ~(size <= c.divergence_threshold)] = n
         return cost0, first_bad
@@ -338,5 +339,6 @@ def task_data(cfg: dict):
 def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds):
     """The task data (X, y) and the initial states (R, P) of runs `seeds` of a config."""
     X, y = task_data(cfg)
-    init_cfg = cfg["init"]
-    return X, y, initial_state(seeds, config.shape, init, float(init_cfg["wide_scale"]), init_cfg["he_biases"])
+    ic = cfg["init"]
+    return X, y, initial_state(seeds, config.shape, init, float(ic["wide_scale"]), ic["he_biases"], ic["he_scale"],
+                               ic["he_distribution"])

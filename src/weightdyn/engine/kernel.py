@@ -54,6 +54,8 @@ class SharedBatchKernel:
     per-run weights w_j applied: the hidden-hidden, hidden-W32 and hidden-b2 blocks and
     the flow) and `_tangent_update` (dt J gathered run-major, Q += dt J Q, theta += dt f).
     The layout of S is built once (`SumLayout`); the work arrays once per block size.
+    `dt` is the step of the map (`EngineConfig.step_size`: dt, or dt B for a summed batch
+    gradient).
     """
 
     def __init__(self, shape: Shape, activation_name: str, dt: float, X: np.ndarray, y: np.ndarray):

@@ -135,13 +135,17 @@ def numeric_flow_jacobian(theta, X, y, shape, activation, rel_step: float = 6e-6
 
 
 JACOBIANS = ("analytic", "numeric")
+# the batch gradient: of the batch-mean cost (this module's flow), or of the batch-sum cost,
+# which is B times it (the engine scales the step: `EngineConfig.step_size`)
+BATCH_GRADIENTS = ("mean", "sum")
 
 
-def flow_and_jacobian_mode(theta, X, y, shape, activation_name, mode: str = "analytic"):
-    """`flow_and_jacobian` with the Jacobian chosen by config: 'analytic' or 'numeric'."""
+def flow_and_jacobian_mode(theta, X, y, shape, activation_name, mode: str = "analytic", rel_step: float = 6e-6):
+    """`flow_and_jacobian` with the Jacobian chosen by config: 'analytic' or 'numeric'
+    (central differences with relative step `rel_step`)."""
     if mode == "analytic":
         return flow_and_jacobian(theta, X, y, shape, activation_name)
     if mode == "numeric":
         f, _, cost = flow_and_jacobian(theta, X, y, shape, activation_name, jacobian=False)
-        return f, numeric_flow_jacobian(theta, X, y, shape, activation_name), cost
+        return f, numeric_flow_jacobian(theta, X, y, shape, activation_name, rel_step), cost
     raise ValueError(f"unknown jacobian mode {mode!r}; choose one of {JACOBIANS}")

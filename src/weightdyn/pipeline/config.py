@@ -33,8 +33,9 @@ from ..analysis.config import BIN_STRATEGIES, FTLE_FORMS, PredictConfig
 from ..engine import columns as col
 from ..engine.config import EngineConfig
 from ..model.activations import ACTIVATIONS
-from ..model.flow import JACOBIANS
-from ..model.streams import BATCH_MODES, HE_BIASES, INITS, TARGETS, check_task
+from ..model.flow import BATCH_GRADIENTS, JACOBIANS
+from ..model.streams import (BATCH_MODES, BATCH_SAMPLINGS, HE_BIASES, HE_DISTRIBUTIONS, HE_SCALES, INITS, TARGETS,
+                             check_task)
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = ROOT / "config.yaml"
@@ -73,9 +74,13 @@ def settings(cfg: dict) -> list[tuple[str, str]]:
 
 def numeric_config(cfg: dict) -> dict:
     """The part of the config that determines a shard's content (besides setting and seeds):
-    the numeric sections without the keys only the analysis reads."""
-    return {key: {k: v for k, v in cfg[key].items() if k not in ANALYSIS_ONLY.get(key, ())}
-            for key in NUMERIC_SECTIONS}
+    the numeric sections without the keys only the analysis reads, and without the step of
+    the numeric Jacobian where the Jacobian is analytic."""
+    out = {key: {k: v for k, v in cfg[key].items() if k not in ANALYSIS_ONLY.get(key, ())}
+           for key in NUMERIC_SECTIONS}
+    if out["training"].get("jacobian") == "analytic":
+        out["training"].pop("jacobian_step", None)
+    return out
 
 
 # ----------------------------------------------------------------------------------
@@ -93,7 +98,8 @@ def schema() -> dict:
     """The config schema with every list of names that the library owns filled in: the
     registered activations and the inits (settings.activations, settings.inits, the
     setting names of settings.runs_per_setting, predict.high_activations,
-    predict.inits), data.target, init.he_biases, training.batch_mode,
+    predict.inits), data.target, init.he_scale, init.he_distribution, init.he_biases,
+    training.batch_mode, training.batch_sampling, training.batch_gradient,
     training.jacobian, predict.ftle_form and predict.bin_strategy."""
     out = yaml.safe_load(SCHEMA.read_text())
     activations, inits = list(ACTIVATIONS), list(INITS)
@@ -106,9 +112,11 @@ def schema() -> dict:
     names = (f"({'|'.join(re.escape(n) for n in names)})" for names in (activations, inits))
     settings["runs_per_setting"]["propertyNames"]["pattern"] = "^{}_{}$".format(*names)
     props["data"]["target"]["enum"] = list(TARGETS)
-    props["init"]["he_biases"]["enum"] = list(HE_BIASES)
-    props["training"]["batch_mode"]["enum"] = list(BATCH_MODES)
-    props["training"]["jacobian"]["enum"] = list(JACOBIANS)
+    for section, key, names in (("init", "he_scale", HE_SCALES), ("init", "he_distribution", HE_DISTRIBUTIONS),
+                                ("init", "he_biases", HE_BIASES), ("training", "batch_mode", BATCH_MODES),
+                                ("training", "batch_sampling", BATCH_SAMPLINGS),
+                                ("training", "batch_gradient", BATCH_GRADIENTS), ("training", "jacobian", JACOBIANS)):
+        props[section][key]["enum"] = list(names)
     predict["ftle_form"]["enum"] = list(FTLE_FORMS)
     predict["bin_strategy"]["enum"] = list(BIN_STRATEGIES)
     return out
