@@ -35,6 +35,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/variants.smk"
 
 
 rule all:

@@ -7,21 +7,21 @@ that the event thresholds and `summary` options do not rebuild the tables."""
 rule aggregate:
     input:
         data=DATA,
-        shards=all_shards(),
-        window_shards=all_shards(WINDOW_SHARD),
+        shards=lambda wildcards: all_shards(wildcards.root),
+        window_shards=lambda wildcards: all_shards(wildcards.root, WINDOW_SHARD),
     output:
         **TABLES,
         clv_windows=CLV_WINDOWS,
     params:
-        numeric_hash=NUMERIC_HASH,
-        settings=SETTING_NAMES,
-        checkpoints=config["lyapunov"]["checkpoints"],
-        dt=config["training"]["dt"],
-        n_intervals=config["training"]["n_intervals"],
-        clv_window=config["lyapunov"]["clv_window"],
-        clv_window_end=config["lyapunov"]["clv_window_end"],
+        numeric_hash=lambda wildcards: NUMERIC_HASH[wildcards.root],
+        settings=lambda wildcards: setting_names(wildcards.root),
+        checkpoints=conf("lyapunov", "checkpoints"),
+        dt=conf("training", "dt"),
+        n_intervals=conf("training", "n_intervals"),
+        clv_window=conf("lyapunov", "clv_window"),
+        clv_window_end=conf("lyapunov", "clv_window_end"),
     log:
-        "results/logs/aggregate.log",
+        "{root}/logs/aggregate.log",
     localrule: True
     resources:
         mem_mb=lambda wildcards, input: int(2000 + 3 * input.size_mb),
@@ -31,23 +31,20 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
-register_targets("aggregate", lambda: list(TABLES.values()) + [CLV_WINDOWS])
+register_targets("aggregate", lambda root: at(root, *TABLES.values(), CLV_WINDOWS))
 
 
 rule summarize:
     input:
         runs=TABLES["runs"],
     output:
-        summaries=[
-            report(path, caption="../report/summary.rst", category="Summaries", labels={"setting": name})
-            for path, name in zip(summary_paths(), SETTING_NAMES)
-        ],
+        summary=report(SUMMARY, caption="../report/summary.rst", category="Summaries", subcategory="{root}",
+                       labels={"setting": "{setting}"}),
     params:
-        settings=SETTINGS,
-        events=config["events"],
-        summary=config["summary"],
+        events=conf("events"),
+        summary=conf("summary"),
     log:
-        "results/logs/summarize.log",
+        "{root}/logs/summarize_{setting}.log",
     localrule: True
     conda:
         ENV
@@ -55,12 +52,12 @@ rule summarize:
         "../scripts/summarize.py"
 
 
-register_targets("summarize", summary_paths)
+register_targets("summarize", lambda root: [SUMMARY.format(root=root, setting=name) for name in setting_names(root)])
 
 
 CLV_CONVERGENCE = {
-    "vectors": "results/tables/clv_convergence_vectors.csv",
-    "pairs": "results/tables/clv_convergence_pairs.csv",
+    "vectors": "{root}/tables/clv_convergence_vectors.csv",
+    "pairs": "{root}/tables/clv_convergence_pairs.csv",
 }
 
 
@@ -70,14 +67,14 @@ rule clv_convergence:
         windows=CLV_WINDOWS,
     output:
         vectors=report(CLV_CONVERGENCE["vectors"], caption="../report/clv_convergence.rst",
-                       category="CLV convergence", labels={"table": "per vector"}),
+                       category="CLV convergence", subcategory="{root}", labels={"table": "per vector"}),
         pairs=report(CLV_CONVERGENCE["pairs"], caption="../report/clv_convergence.rst",
-                     category="CLV convergence", labels={"table": "per pair"}),
+                     category="CLV convergence", subcategory="{root}", labels={"table": "per pair"}),
     params:
-        high_loss=config["events"]["high_loss"],
-        tolerance=config["figures"]["clv_start_tolerance"],
+        high_loss=conf("events", "high_loss"),
+        tolerance=conf("figures", "clv_start_tolerance"),
     log:
-        "results/logs/clv_convergence.log",
+        "{root}/logs/clv_convergence.log",
     localrule: True
     conda:
         ENV
@@ -85,4 +82,4 @@ rule clv_convergence:
         "../scripts/clv_convergence.py"
 
 
-register_targets("clv_convergence", lambda: list(CLV_CONVERGENCE.values()))
+register_targets("clv_convergence", lambda root: at(root, *CLV_CONVERGENCE.values()))

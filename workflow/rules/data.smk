@@ -5,10 +5,10 @@ rule data:
     output:
         DATA,
     params:
-        data=config["data"],
-        n_inputs=config["network"]["shape"][0],
+        data=conf("data"),
+        n_inputs=lambda wildcards: CONFIGS[wildcards.root]["network"]["shape"][0],
     log:
-        "results/logs/data.log",
+        "{root}/logs/data.log",
     localrule: True
     conda:
         ENV
@@ -16,4 +16,4 @@ rule data:
         "../scripts/data.py"
 
 
-register_targets("data", lambda: [DATA])
+register_targets("data", lambda root: at(root, DATA))

@@ -10,31 +10,34 @@ the latter. The list of figures, their functions and inputs is
 from weightdyn.report.figures import FIGURES
 
 FIGURE_TABLES = {
-    "task": "results/data/task.parquet",
-    "runs": "results/tables/runs.parquet",
-    "windows": "results/tables/clv_windows.parquet",
-    "auc": "results/tables/auc.parquet",
-    "roc": "results/tables/roc.parquet",
-    "restart": "results/tables/restart_policy.csv",
+    "task": DATA,
+    "runs": TABLES["runs"],
+    "windows": CLV_WINDOWS,
+    "auc": PREDICT_OUT["auc"],
+    "roc": PREDICT_OUT["roc"],
+    "restart": RESTART_OUT,
 }
-FIGURE_STEM = "results/figures/{name}"
+
+
+def figure_stem(name, root="{root}") -> str:
+    return f"{root}/figures/{name}"
 FIGURE_GROUPS = {
     "figures_runs": [n for n, s in FIGURES.items() if set(s.inputs) <= {"task", "runs", "windows"}],
     "figures_prediction": [n for n, s in FIGURES.items() if not set(s.inputs) <= {"task", "runs", "windows"}],
 }
 
 
-def figure_paths() -> list[str]:
-    return [f"{FIGURE_STEM.format(name=name)}.{ext}" for name in FIGURES for ext in ("png", "pdf")]
+def figure_paths(root) -> list[str]:
+    return [f"{figure_stem(name, root)}.{ext}" for name in FIGURES for ext in ("png", "pdf")]
 
 
 def figure_outputs(names) -> dict:
     """Output files of a figure rule: <name>_png (in the report, with its caption) and <name>_pdf."""
     out = {}
     for name in names:
-        stem = FIGURE_STEM.format(name=name)
+        stem = figure_stem(name)
         out[f"{name}_png"] = report(f"{stem}.png", caption=f"../report/{name}.rst", category="Figures",
-                                    labels={"figure": name, "paper": FIGURES[name].paper})
+                                    subcategory="{root}", labels={"figure": name, "paper": FIGURES[name].paper})
         out[f"{name}_pdf"] = f"{stem}.pdf"
     return out
 
@@ -50,14 +53,14 @@ for _rule, _names in FIGURE_GROUPS.items():
             **figure_outputs(_names),
         params:
             names=_names,
-            events=config["events"],
+            events=conf("events"),
             # the runs figures use only the event thresholds: prediction settings stay out
             # of their params so that changing them does not redraw those figures
-            predict=config["predict"] if _rule == "figures_prediction" else {},
-            figures=config["figures"],
-            lyapunov=config["lyapunov"],
+            predict=conf("predict") if _rule == "figures_prediction" else {},
+            figures=conf("figures"),
+            lyapunov=conf("lyapunov"),
         log:
-            f"results/logs/{_rule}.log",
+            f"{{root}}/logs/{_rule}.log",
         localrule: True
         conda:
             ENV

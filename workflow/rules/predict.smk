@@ -10,20 +10,20 @@ Settings: `events` (thresholds), `predict` and `lyapunov.clv_start` of the confi
 """
 
 PREDICT_OUT = {
-    "split": "results/tables/split.parquet",
-    "auc": "results/tables/auc.parquet",
-    "best": "results/tables/best.parquet",
-    "draws": "results/tables/auc_draws.parquet",
-    "roc": "results/tables/roc.parquet",
-    "table1_csv": "results/tables/table1.csv",
-    "table1_md": "results/tables/table1.md",
+    "split": "{root}/tables/split.parquet",
+    "auc": "{root}/tables/auc.parquet",
+    "best": "{root}/tables/best.parquet",
+    "draws": "{root}/tables/auc_draws.parquet",
+    "roc": "{root}/tables/roc.parquet",
+    "table1_csv": "{root}/tables/table1.csv",
+    "table1_md": "{root}/tables/table1.md",
 }
-RESTART_OUT = "results/tables/restart_policy.csv"
+RESTART_OUT = "{root}/tables/restart_policy.csv"
 
 
 rule predict:
     input:
-        runs="results/tables/runs.parquet",
+        runs="{root}/tables/runs.parquet",
     output:
         split=PREDICT_OUT["split"],
         auc=PREDICT_OUT["auc"],
@@ -31,20 +31,20 @@ rule predict:
         draws=PREDICT_OUT["draws"],
         roc=PREDICT_OUT["roc"],
         table1_csv=report(PREDICT_OUT["table1_csv"], caption="../report/table1.rst", category="Prediction",
-                          labels={"table": "Table I (CSV)"}),
+                          subcategory="{root}", labels={"table": "Table I (CSV)"}),
         table1_md=PREDICT_OUT["table1_md"],
     params:
-        events=config["events"],
-        predict=config["predict"],
-        clv_start=config["lyapunov"]["clv_start"],
-        checkpoints=config["lyapunov"]["checkpoints"],
-        dt=config["training"]["dt"],
+        events=conf("events"),
+        predict=conf("predict"),
+        clv_start=conf("lyapunov", "clv_start"),
+        checkpoints=conf("lyapunov", "checkpoints"),
+        dt=conf("training", "dt"),
     threads: 2
     resources:
         mem_mb=lambda wildcards, input: int(1500 + 20 * input.size_mb),
         runtime=lambda wildcards, input: int(30 + 2 * input.size_mb),
     log:
-        "results/logs/predict.log",
+        "{root}/logs/predict.log",
     conda:
         ENV
     script:
@@ -53,21 +53,21 @@ rule predict:
 
 rule restart_policy:
     input:
-        runs="results/tables/runs.parquet",
+        runs="{root}/tables/runs.parquet",
         best=PREDICT_OUT["best"],
         split=PREDICT_OUT["split"],
     output:
         report(RESTART_OUT, caption="../report/restart_policy_table.rst", category="Beyond the paper",
-               labels={"table": "restart policy"}),
+               subcategory="{root}", labels={"table": "restart policy"}),
     params:
-        events=config["events"],
-        predict=config["predict"],
-        clv_start=config["lyapunov"]["clv_start"],
-        checkpoints=config["lyapunov"]["checkpoints"],
-        dt=config["training"]["dt"],
-        n_intervals=config["training"]["n_intervals"],
+        events=conf("events"),
+        predict=conf("predict"),
+        clv_start=conf("lyapunov", "clv_start"),
+        checkpoints=conf("lyapunov", "checkpoints"),
+        dt=conf("training", "dt"),
+        n_intervals=conf("training", "n_intervals"),
     log:
-        "results/logs/restart_policy.log",
+        "{root}/logs/restart_policy.log",
     localrule: True
     conda:
         ENV
@@ -75,4 +75,4 @@ rule restart_policy:
         "../scripts/restart_policy.py"
 
 
-register_targets("predict", lambda: [*PREDICT_OUT.values(), RESTART_OUT])
+register_targets("predict", lambda root: at(root, *PREDICT_OUT.values(), RESTART_OUT))

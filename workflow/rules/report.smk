@@ -1,27 +1,31 @@
-"""Stage 6: the comparison with the paper (results/paper_comparison.md).
+"""Stage 6: the comparison with the paper ({root}/paper_comparison.md, and its claims as a
+table, {root}/tables/claims.parquet).
 
 The HTML report itself is made by Snakemake from the report() outputs of every rule:
     snakemake --report results/report.html
 """
 
-COMPARISON = "results/paper_comparison.md"
+COMPARISON = "{root}/paper_comparison.md"
+CLAIMS = "{root}/tables/claims.parquet"
+COMPARISON_SECTIONS = ("settings", "training", "lyapunov", "events", "predict", "figures", "summary")
 
 
 rule paper_comparison:
     input:
-        runs="results/tables/runs.parquet",
+        runs=TABLES["runs"],
         auc=PREDICT_OUT["auc"],
         best=PREDICT_OUT["best"],
         draws=PREDICT_OUT["draws"],
-        restart="results/tables/restart_policy.csv",
+        restart=RESTART_OUT,
         windows=CLV_WINDOWS,
     output:
-        report(COMPARISON, caption="../report/paper_comparison.rst", category="Comparison with the paper",
-               labels={"document": "paper_comparison.md"}),
+        comparison=report(COMPARISON, caption="../report/paper_comparison.rst", category="Comparison with the paper",
+                          subcategory="{root}", labels={"document": "paper_comparison.md"}),
+        claims=CLAIMS,
     params:
-        config={key: config[key] for key in ("settings", "training", "lyapunov", "events", "predict", "figures", "summary")},
+        config=lambda wildcards: {key: CONFIGS[wildcards.root][key] for key in COMPARISON_SECTIONS},
     log:
-        "results/logs/paper_comparison.log",
+        "{root}/logs/paper_comparison.log",
     localrule: True
     conda:
         ENV
@@ -29,4 +33,4 @@ rule paper_comparison:
         "../scripts/compare.py"
 
 
-register_targets("report", lambda: [COMPARISON])
+register_targets("report", lambda root: at(root, COMPARISON, CLAIMS))

@@ -11,8 +11,9 @@ from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # 
                           read_parquet, write_parquet)
 from weightdyn.engine import task_data  # noqa: E402
 from weightdyn.engine.columns import ID_COLUMNS, WINDOW  # noqa: E402
+from weightdyn.pipeline.variants import job_config  # noqa: E402
 
-cfg, p, out = snakemake.config, snakemake.params, snakemake.output
+cfg, p, out = job_config(snakemake), snakemake.params, snakemake.output
 with job_log(snakemake) as log:
     # The engine regenerates the task data from the config; the data file must hold
     # the same data, so that it documents what the runs were trained on.
@@ -25,7 +26,7 @@ with job_log(snakemake) as log:
     if len(sources) > 1:
         print(f"note: the shards were computed by {len(sources)} versions of the library source: "
               f"{', '.join(sources)}", file=log)
-    meta = provenance(kind="table", numeric_config=numeric_config(snakemake.config), config_hash=p.numeric_hash,
+    meta = provenance(kind="table", numeric_config=numeric_config(cfg), config_hash=p.numeric_hash,
                       settings=list(p.settings), shards=len(shards))
     write_parquet(runs, out.runs, meta)
     print(f"runs: {len(runs)} rows x {runs.shape[1]} columns from {len(shards)} shards", file=log)

@@ -7,10 +7,11 @@ import pandas as pd  # noqa: E402
 
 from weightdyn.pipeline.io import provenance, write_parquet  # noqa: E402
 from weightdyn.engine import task_data  # noqa: E402
+from weightdyn.pipeline.variants import job_config  # noqa: E402
 
 data = snakemake.params.data
 with job_log(snakemake) as log:
-    X, y = task_data(snakemake.config)  # params.data and params.n_inputs: what reruns this rule
+    X, y = task_data(job_config(snakemake))  # params.data and params.n_inputs: what reruns this rule
     frame = pd.DataFrame({f"x{i + 1}": X[:, i] for i in range(X.shape[1])})
     for k in range(y.shape[1]):
         frame["y" if y.shape[1] == 1 else f"y{k + 1}"] = y[:, k]

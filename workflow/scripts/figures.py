@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 from weightdyn.report.figures import FigureConfig, make_figure  # noqa: E402
 from weightdyn.pipeline.io import read_parquet, save_figure  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
+from weightdyn.pipeline.variants import job_config  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
 with job_log(snakemake) as log:
@@ -23,7 +24,7 @@ with job_log(snakemake) as log:
               for key, path in snakemake.input.items()}
     # the prediction settings are params of figures_prediction only (they redraw those
     # figures when they change); the runs figures read just the event thresholds
-    pcfg = PredictConfig.from_config({"events": p.events, "predict": snakemake.config["predict"],
+    pcfg = PredictConfig.from_config({"events": p.events, "predict": job_config(snakemake)["predict"],
                                       "lyapunov": p.lyapunov})
     fcfg = FigureConfig.from_config({"figures": p.figures, "lyapunov": p.lyapunov})
     for name in p.names:

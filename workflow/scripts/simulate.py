@@ -9,8 +9,9 @@ from weightdyn.pipeline.progress import ProgressLog  # noqa: E402
 from weightdyn.engine import simulate  # noqa: E402
 from weightdyn.pipeline.config import numeric_config  # noqa: E402
 from weightdyn.pipeline.io import config_hash, write_shard  # noqa: E402
+from weightdyn.pipeline.variants import job_config  # noqa: E402
 
-cfg = snakemake.config
+cfg = job_config(snakemake)
 activation, init = snakemake.wildcards.activation, snakemake.wildcards.init
 first, last = int(snakemake.wildcards.first), int(snakemake.wildcards.last)
 seeds = list(range(first, last + 1))

@@ -40,6 +40,11 @@ POSITIVE_LE_SHARES = [
     ("three_positive_tanh_he", "tanh", 0.0, 3, "three positive leading LEs"),
 ]
 HIGH_LOSS_LEADING = 3         # Fig. 7(a): very high losses need this many positive leading LEs
+# The share of He runs ending above the high-loss threshold. Not stated: for ReLU read
+# together from "very high losses occur only when the three leading LEs are positive"
+# (Fig. 7(a)) and the 3% with three positive leading LEs (Fig. 5), an upper bound the text
+# suggests is near; for tanh none (Fig. 3(b)).
+HIGH_LOSS_SHARE = {"relu": 0.03, "tanh": 0.0}
 
 # Sec. V, Fig. 8: CLV pairs that show tangencies (|cos| near 1) for ReLU and tanh.
 TANGENT_PAIRS = [(1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 6)]

@@ -66,6 +66,13 @@ def load_config(*overlays, base: Path | str = DEFAULTS) -> dict:
     return cfg
 
 
+def variant_config(cfg: dict, name: str) -> dict:
+    """The config of variant `name` (section `variants`): `cfg` with the variant's
+    overrides merged in, and no variants of its own."""
+    base = {key: value for key, value in cfg.items() if key != "variants"}
+    return {**deep_merge(base, cfg["variants"][name]), "variants": {}}
+
+
 def settings(cfg: dict) -> list[tuple[str, str]]:
     """The (activation, init) settings of a config, activations first."""
     st = cfg["settings"]
@@ -226,15 +233,29 @@ def _pipeline_problems(cfg: dict) -> list[str]:
     return problems
 
 
+def _variant_problems(cfg: dict, full_schema: dict) -> list[str]:
+    """The problems of every variant's config (`variants.variant_config`), each line
+    prefixed with `variants.<name>: `; the overrides' numbers are normalised in place."""
+    problems = []
+    for name, overrides in cfg["variants"].items():
+        if "variants" in overrides:
+            problems.append(f"variants.{name}.variants: a variant cannot hold variants")
+            continue
+        _normalize_numbers(overrides, full_schema)
+        problems += [f"variants.{name}: {line}" for line in config_problems(variant_config(cfg, name))]
+    return problems
+
+
 def config_problems(cfg: dict) -> list[str]:
-    """Every problem of a complete config, one line each starting with the dotted field
-    name ([] if it is valid). Numbers spelt as text are normalised in `cfg` first."""
+    """Every problem of a complete config and of its variants, one line each starting with
+    the dotted field name ([] if it is valid). Numbers spelt as text are normalised in
+    `cfg` first."""
     full_schema = schema()
     _normalize_numbers(cfg, full_schema)
     problems = _schema_problems(cfg, full_schema)
     if problems:  # the cross-field rules need the schema's types
         return problems
-    return _library_problems(cfg) + _pipeline_problems(cfg)
+    return _library_problems(cfg) + _pipeline_problems(cfg) + _variant_problems(cfg, full_schema)
 
 
 def validate_config(cfg: dict) -> dict:

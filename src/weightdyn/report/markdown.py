@@ -323,6 +323,29 @@ def _restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
     return lines
 
 
+def paper_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg: dict) -> list[Claim]:
+    """The paper's claims judged on our runs and prediction tables (`claims.compare_claims`
+    with the settings of the pipeline config `cfg`)."""
+    return compare_claims(runs, tables, PredictConfig.from_config(cfg), float(cfg["summary"]["le_tolerance"]),
+                          AngleSetup.from_config(cfg))
+
+
+CLAIM_COLUMNS = ("key", "topic", "source", "statement", "part", "verdict", "verdict_kind", "ours", "runs")
+
+
+def claims_table(claims: list[Claim], cfg: dict) -> pd.DataFrame:
+    """One row per claim and part (CLAIM_COLUMNS): the verdict, its kind (`VERDICTS`), and
+    our numbers with the runs behind them as the comparison writes them."""
+    p = PredictConfig.from_config(cfg)
+    rows = []
+    for c in claims:
+        ours, n = _ours(c, p)
+        for part, verdict in c.verdicts:
+            rows.append(dict(key=c.key, topic=c.topic, source=c.source, statement=c.statement, part=part,
+                             verdict=verdict, verdict_kind=verdict_kind(verdict), ours=ours, runs=n))
+    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
+
+
 def comparison_markdown(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], restart: pd.DataFrame,
                         cfg: dict, windows: pd.DataFrame) -> str:
     """results/paper_comparison.md: the claims, the CLV angles, Table I, the FTLE forms,
@@ -336,7 +359,7 @@ def comparison_markdown(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], res
     tol = float(cfg["summary"]["le_tolerance"])
     diverged = int(runs[col.DIVERGED].astype(bool).sum())
     setup = AngleSetup.from_config(cfg)
-    claims = compare_claims(runs, tables, p, tol, setup)
+    claims = paper_claims(runs, tables, cfg)
     lines = ["# Comparison with the paper", "",
              "Sharafi, Martin and Hallerberg, \"On the weight dynamics of learning networks\" (arXiv 2405.00743; "
              "Phys. Rev. E 111, 054208, 2025). Each quantitative claim of the paper beside our number, with the "

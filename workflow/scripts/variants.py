@@ -1,0 +1,44 @@
+"""Rule variants_comparison: every variant's claims, runs and Table I -> results/variants/
+comparison.md, comparison.parquet and the figure variants_headline."""
+from weightdyn.pipeline.rules import job_log, pin_threads
+
+pin_threads(snakemake.threads)  # before NumPy is imported
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+from weightdyn.analysis import variants as av  # noqa: E402
+from weightdyn.analysis.config import PredictConfig  # noqa: E402
+from weightdyn.pipeline.io import atomic_write, provenance, read_parquet, save_figure, write_parquet  # noqa: E402
+from weightdyn.pipeline.variants import root_configs, variant_name  # noqa: E402
+from weightdyn.report import variants as rv  # noqa: E402
+
+p, out = snakemake.params, snakemake.output
+configs = root_configs(snakemake.config)
+with job_log(snakemake) as log:
+    names = [variant_name(root) for root in p.roots]
+    tables = {key: {} for key in ("claims", "headline", "horizon", "table1")}
+    for name, root, runs_path, best_path, claims_path in zip(names, p.roots, snakemake.input.runs,
+                                                             snakemake.input.best, snakemake.input.claims):
+        cfg = configs[root]
+        pcfg = PredictConfig.from_config(cfg)
+        runs, best = read_parquet(runs_path), read_parquet(best_path)
+        tables["claims"][name] = read_parquet(claims_path)
+        tables["headline"][name] = av.headline_shares(runs, pcfg)
+        tables["horizon"][name] = av.horizon_shares(runs, cfg["lyapunov"]["checkpoints"], cfg["training"]["dt"],
+                                                    cfg["training"]["n_intervals"])
+        tables["table1"][name] = av.table1_cells(best, pcfg)
+        print(f"{name}: {len(runs)} runs", file=log)
+    stacked = {key: av.across(t) for key, t in tables.items()}
+    events = snakemake.config["events"]
+    summaries = {variant_name(root): s for root, s in p.variants.items()}
+    md = rv.comparison_markdown(summaries, stacked["claims"], stacked["headline"], stacked["horizon"],
+                                stacked["table1"], dict(low=events["low_loss"], high=events["high_loss"]))
+    atomic_write(out.markdown, lambda tmp: tmp.write_text(md))
+    write_parquet(rv.long_table(stacked["claims"], stacked["headline"], stacked["horizon"], stacked["table1"]),
+                  out.table, provenance(kind="variants_comparison", variants=names))
+    fig = rv.fig_variants(stacked["headline"], stacked["table1"], names,
+                          dict(low=events["low_loss"], high=events["high_loss"]))
+    save_figure(fig, out.png.removesuffix(".png"), dpi=int(p.dpi))
+    print(f"wrote {out.markdown}, {out.table}, {out.png} and {out.pdf} for {len(names)} variants", file=log)
