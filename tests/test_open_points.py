@@ -130,3 +130,39 @@ def test_the_numeric_step_enters_the_numeric_config_only_with_the_numeric_jacobi
     steps = [pc.numeric_config(pc.load_config(numeric, {"training": {"jacobian_step": h}}))["training"]["jacobian_step"]
              for h in (1e-4, 1e-6)]
     assert steps == [1e-4, 1e-6]
+
+
+@pytest.mark.parametrize("distribution, reference", [
+    ("truncated", lambda N: stats.truncnorm(-2, 2, scale=np.sqrt(2 / N) / 0.87962566103423978)),
+    ("uniform", lambda N: stats.uniform(-np.sqrt(6 / N), 2 * np.sqrt(6 / N))),
+    ("normal", lambda N: stats.norm(scale=np.sqrt(2 / N))),
+])
+def test_he_distributions_match_scipys(distribution, reference):
+    """Kolmogorov-Smirnov against SciPy's own distributions (an independent sampler's law)."""
+    theta = he_draws(he_distribution=distribution)
+    for part, N in (("W21", 3), ("W32", 4)):
+        w, _ = block_std(theta, part)
+        assert stats.kstest(w.ravel(), reference(N).cdf).pvalue > 1e-3, part
+
+
+@pytest.mark.parametrize("training", [{"batch_gradient": "sum"}, {"batch_sampling": "replacement"}])
+def test_replay_of_the_options_by_the_independent_implementation(training):
+    """The engine under an option equals the paper-equation replay fed the option's step
+    (dt B for the summed gradient) and batches (drawn with replacement) to 1e-9."""
+    from reference_paper import replay
+
+    X, y = make_task(1000, 0)
+    c = EngineConfig(n_intervals=3, clv_window=1, clv_window_end=2, clv_window_grid=(1, 2), checkpoints=(),
+                     **training)
+    seeds = [17, 4]
+    theta0 = initial_state(seeds, c.shape, "he", he_scale="layer", he_biases="pytorch")
+    ens = Ensemble(c, theta0, X, y, seeds)
+    states = [ens.theta.copy()]
+    for _ in range(c.n_intervals):
+        ens.advance_interval()
+        states.append(ens.theta.copy())
+    states = np.stack(states, 1)
+    batches = batch_indices(c.batch_seed, 0, c.n_steps, len(X), c.batch_size, c.batch_sampling)
+    for r in range(len(seeds)):
+        ref = replay(theta0[r], X, y, batches, c.step_size, c.steps_per_interval, c.activation)
+        np.testing.assert_allclose(states[r], ref["states"], rtol=0, atol=1e-9 * max(1, np.abs(ref["states"]).max()))

@@ -184,7 +184,9 @@ def _describe(error) -> list[str]:
         missing = [key for key in error.validator_value if key not in error.instance]
         return [f"{prefix}{key}: required key is missing" for key in missing]
     if "propertyNames" in error.absolute_schema_path:
-        return [f"{prefix}{error.instance}: not a setting name ({error.message})"]
+        kind = "variant name: a lowercase letter, then lowercase letters, digits or _" if field == "variants" \
+            else "setting name"
+        return [f"{prefix}{error.instance}: not a {kind} ({error.message})"]
     return [f"{field}: {error.message}"]
 
 

@@ -1,0 +1,159 @@
+"""Variants of the config (section `variants`, target `variants`): each a complete result
+set under results/variants/<name>/, shards shared where the numeric configs are equal,
+partial reruns per variant, the comparison across them, and their validation."""
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from test_pipeline import ENV, ROOT, planned, smoke_config, snakemake
+from weightdyn.engine import simulate_runs
+from weightdyn.pipeline import config as pc
+from weightdyn.pipeline.io import read_parquet
+from weightdyn.pipeline.variants import MAIN_ROOT, root_configs, shard_roots
+
+RELU_HE = {"activations": ["relu"], "inits": ["he"]}
+VARIANTS = {"random_start": {"lyapunov": {"clv_start": "random"}}, "layer": {"init": {"he_scale": "layer"}}}
+
+
+def variants_config(**variants) -> dict:
+    cfg = smoke_config(settings=RELU_HE)
+    cfg["variants"] = variants or VARIANTS
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def variants_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("variants")
+    snakemake(workdir, variants_config(), "variants", timeout=600)
+    return workdir
+
+
+@pytest.fixture
+def copied(variants_run, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(variants_run, workdir, symlinks=True)  # keeps modification times
+    return workdir
+
+
+def files(workdir, pattern):
+    return sorted(str(p.relative_to(workdir)) for p in workdir.glob(pattern))
+
+
+def test_roots_and_shard_reuse():
+    cfg = variants_config(same={}, random_start=VARIANTS["random_start"], layer=VARIANTS["layer"],
+                          layer_again={"init": {"he_scale": "layer"}, "predict": {"n_bins": 5}})
+    configs = root_configs(cfg)
+    assert list(configs) == [MAIN_ROOT] + [f"results/variants/{n}" for n in cfg["variants"]]
+    assert configs["results/variants/layer"]["init"]["he_scale"] == "layer"
+    assert configs["results/variants/layer"]["variants"] == {}
+    assert shard_roots(configs) == {MAIN_ROOT: MAIN_ROOT, "results/variants/same": MAIN_ROOT,
+                                    "results/variants/random_start": MAIN_ROOT,
+                                    "results/variants/layer": "results/variants/layer",
+                                    "results/variants/layer_again": "results/variants/layer"}
+
+
+def test_each_variant_is_a_complete_result_set_on_shared_shards(variants_run):
+    # random_start changes only what the analysis reads: it reads the config's own shards
+    assert files(variants_run, "results/shards/relu_he/seeds_*.parquet") == [
+        "results/shards/relu_he/seeds_000000-000002.parquet", "results/shards/relu_he/seeds_000003-000005.parquet"]
+    assert not files(variants_run, "results/variants/random_start/shards/**/*")
+    assert len(files(variants_run, "results/variants/layer/shards/relu_he/seeds_*.parquet")) == 2
+    for name in VARIANTS:
+        root = variants_run / "results" / "variants" / name
+        for path in ("paper_comparison.md", "tables/runs.parquet", "tables/table1.csv", "tables/claims.parquet",
+                     "tables/summary_relu_he.csv", "figures/fig03_final_loss_he.png"):
+            assert (root / path).exists(), (name, path)
+    # each variant's runs are those of its config, computed by the engine alone
+    for name in VARIANTS:
+        cfg = root_configs(variants_config())[f"results/variants/{name}"]
+        runs = read_parquet(variants_run / "results" / "variants" / name / "tables" / "runs.parquet")
+        direct = simulate_runs(cfg, "relu", "he", range(6))
+        pd.testing.assert_series_equal(runs["final_loss"], direct["final_loss"], check_names=False)
+    assert not (variants_run / "results" / "tables").exists()  # the config's own result set is not asked for
+
+
+def test_the_comparison_across_variants(variants_run):
+    out = variants_run / "results" / "variants"
+    md = (out / "comparison.md").read_text()
+    assert "| share | paper | random_start | layer |" in md
+    assert "init.he_scale = layer" in md and "lyapunov.clv_start = random" in md
+    long = read_parquet(out / "comparison.parquet")
+    assert set(long["variant"]) == set(VARIANTS)
+    assert set(long["section"]) == {"claim", "headline", "horizon", "table1"}
+    claims = read_parquet(out / "layer" / "tables" / "claims.parquet")
+    assert long[(long["variant"] == "layer") & (long["section"] == "claim")]["verdict"].tolist() == \
+        claims["verdict"].tolist()
+    head = long[long["section"] == "headline"]
+    assert ((head["low"] <= head["value"]) & (head["value"] <= head["high"])).all()
+    assert (out / "variants_headline.png").stat().st_size > 10_000
+
+
+def test_deleting_one_variants_shard_reruns_only_that_variant(copied):
+    (copied / "results/variants/layer/shards/relu_he/seeds_000003-000005.parquet").unlink()
+    proc = snakemake(copied, variants_config(), "variants", "--dry-run")
+    text = proc.stdout + proc.stderr
+    jobs = planned(text)
+    assert jobs["simulate"] == ["results/variants/layer/shards/relu_he/seeds_000003-000005.parquet, "
+                                "results/variants/layer/shards/relu_he/clv_windows_000003-000005.parquet"]
+    assert "random_start" not in "".join(o for rule, outs in jobs.items() for o in outs if rule != "variants_comparison")
+    assert sorted(jobs) == sorted(["aggregate", "clv_convergence", "figures_prediction", "figures_runs",
+                                   "paper_comparison", "predict", "restart_policy", "simulate", "summarize",
+                                   "variants", "variants_comparison"])
+
+
+def test_an_analysis_option_of_one_variant_reruns_only_its_analysis(copied):
+    cfg = variants_config(random_start={"lyapunov": {"clv_start": "random"}, "predict": {"n_bins": 7}},
+                          layer=VARIANTS["layer"])
+    jobs = planned(snakemake(copied, cfg, "variants", "--dry-run").stdout)
+    assert sorted(jobs) == ["figures_prediction", "paper_comparison", "predict", "restart_policy", "variants",
+                            "variants_comparison"]
+    assert all(o.startswith("results/variants/random_start/") for rule, outs in jobs.items()
+               if rule not in ("variants", "variants_comparison") for o in outs)
+
+
+@pytest.mark.parametrize("variants, message", [
+    ({"fast": {"training": {"dt": "quick"}}}, "variants.fast: training.dt: 'quick' is not of type 'number'"),
+    ({"typo": {"init": {"he_scael": "layer"}}}, "variants.typo: init.he_scael: unknown key"),
+    ({"bad": {"init": {"he_scale": "fan_out"}}}, "variants.bad: init.he_scale: 'fan_out' is not one of"),
+    ({"nested": {"variants": {"a": {}}}}, "variants.nested.variants: a variant cannot hold variants"),
+    ({"Upper": {}}, "variants.Upper: not a variant name"),
+])
+def test_invalid_variants_are_rejected_naming_the_variant_and_field(variants, message):
+    cfg = variants_config(**variants)
+    problems = pc.config_problems(cfg)
+    assert any(p.startswith(message.split(" (")[0][:40]) for p in problems), problems
+
+
+def test_numbers_in_variants_are_read_as_numbers():
+    cfg = variants_config(small={"training": {"dt": "1e-5"}})
+    assert pc.config_problems(cfg) == []
+    assert root_configs(cfg)["results/variants/small"]["training"]["dt"] == 1e-5
+
+
+def test_the_open_points_preset_plans_its_study(tmp_path):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(ROOT / "workflow" / "presets" / "open_points.yaml"), "--cores", "2", "--nocolor",
+           "--dry-run", "variants"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned(proc.stdout + proc.stderr)
+    cfg = pc.load_config(ROOT / "workflow" / "presets" / "open_points.yaml")
+    assert len(jobs["paper_comparison"]) == len(cfg["variants"])
+    # one set of shards per distinct numeric config; the baseline, the CLV start and the
+    # analytic Jacobian on 128 runs share the config's own
+    roots = set(shard_roots(root_configs(cfg)).values())
+    assert {o.split("/shards/")[0] for o in jobs["simulate"]} == roots
+    # the config's own: 4 blocks of 500 and 2 of 64; 13 screened variants of 4 blocks; 3 numeric
+    # Jacobians of 2; full length: 4 blocks of ReLU and 2 of tanh per variant
+    full = [name for name in cfg["variants"] if name.startswith("full_")]
+    assert len(roots) == 17 + len(full) and len(jobs["simulate"]) == 6 + 13 * 4 + 3 * 2 + 6 * len(full)
+
+
+def test_the_variants_target_needs_variants(tmp_path):
+    proc = snakemake(tmp_path, smoke_config(), "variants", "--dry-run", check=False)
+    assert proc.returncode != 0
+    assert "the config has no variants" in proc.stdout + proc.stderr
