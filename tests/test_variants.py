@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,10 +13,11 @@ from test_pipeline import ENV, ROOT, planned, smoke_config, snakemake
 from weightdyn.engine import simulate_runs
 from weightdyn.pipeline import config as pc
 from weightdyn.pipeline.io import read_parquet
-from weightdyn.pipeline.variants import MAIN_ROOT, root_configs, shard_roots
+from weightdyn.pipeline.variants import MAIN_ROOT, length_pairs, root_configs, shard_roots
 
 RELU_HE = {"activations": ["relu"], "inits": ["he"]}
-VARIANTS = {"random_start": {"lyapunov": {"clv_start": "random"}}, "layer": {"init": {"he_scale": "layer"}}}
+VARIANTS = {"random_start": {"lyapunov": {"clv_start": "random"}}, "layer": {"init": {"he_scale": "layer"}},
+            "short": {"training": {"n_intervals": 50}}}
 
 
 def variants_config(**variants) -> dict:
@@ -49,6 +51,9 @@ def test_roots_and_shard_reuse():
     assert list(configs) == [MAIN_ROOT] + [f"results/variants/{n}" for n in cfg["variants"]]
     assert configs["results/variants/layer"]["init"]["he_scale"] == "layer"
     assert configs["results/variants/layer"]["variants"] == {}
+    assert length_pairs(configs) == []
+    longer = root_configs(variants_config(short={"training": {"n_intervals": 50}}, long={}, other=VARIANTS["layer"]))
+    assert length_pairs(longer) == [("results/variants/short", MAIN_ROOT), ("results/variants/short", "results/variants/long")]
     assert shard_roots(configs) == {MAIN_ROOT: MAIN_ROOT, "results/variants/same": MAIN_ROOT,
                                     "results/variants/random_start": MAIN_ROOT,
                                     "results/variants/layer": "results/variants/layer",
@@ -71,6 +76,7 @@ def test_each_variant_is_a_complete_result_set_on_shared_shards(variants_run):
         cfg = root_configs(variants_config())[f"results/variants/{name}"]
         runs = read_parquet(variants_run / "results" / "variants" / name / "tables" / "runs.parquet")
         direct = simulate_runs(cfg, "relu", "he", range(6))
+        assert len(runs) == 6
         pd.testing.assert_series_equal(runs["final_loss"], direct["final_loss"], check_names=False)
     assert not (variants_run / "results" / "tables").exists()  # the config's own result set is not asked for
 
@@ -78,11 +84,15 @@ def test_each_variant_is_a_complete_result_set_on_shared_shards(variants_run):
 def test_the_comparison_across_variants(variants_run):
     out = variants_run / "results" / "variants"
     md = (out / "comparison.md").read_text()
-    assert "| share | paper | random_start | layer |" in md
+    assert "| share | paper | random_start | layer | short |" in md
     assert "init.he_scale = layer" in md and "lyapunov.clv_start = random" in md
     long = read_parquet(out / "comparison.parquet")
     assert set(long["variant"]) == set(VARIANTS)
-    assert set(long["section"]) == {"claim", "headline", "horizon", "table1"}
+    assert set(long["section"]) == {"claim", "headline", "horizon", "table1", "lengths"}
+    # short and random_start train the same runs for 50 and 60 intervals
+    lengths = long[long["section"] == "lengths"]
+    assert set(lengths["variant"]) == {"random_start"} and (lengths["n"] == 6).all()
+    assert "short / random_start" in md
     claims = read_parquet(out / "layer" / "tables" / "claims.parquet")
     assert long[(long["variant"] == "layer") & (long["section"] == "claim")]["verdict"].tolist() == \
         claims["verdict"].tolist()
@@ -157,3 +167,28 @@ def test_the_variants_target_needs_variants(tmp_path):
     proc = snakemake(tmp_path, smoke_config(), "variants", "--dry-run", check=False)
     assert proc.returncode != 0
     assert "the config has no variants" in proc.stdout + proc.stderr
+
+
+def test_closeness_and_net_agreement_follow_the_rules():
+    from weightdyn.analysis.variants import closeness, net_agreement
+
+    def head(variant, le1, three, high, n=2000):
+        rows = []
+        for quantity, k, paper in (("le1_positive", le1, 0.33), ("three_positive", three, 0.03),
+                                   ("high_loss", high, 0.03), ("low_loss", 600, float("nan"))):
+            lo, hi = __import__("weightdyn.analysis.stats", fromlist=["wilson"]).wilson(k, n)
+            rows.append(dict(variant=variant, quantity=quantity, activation="relu", k=k, n=n, share=k / n, low=lo,
+                             high=hi, paper=paper))
+        return rows
+    headline = pd.DataFrame(head("far", 500, 2, 6) + head("one_percent", 660, 60, 20) + head("two_percent", 660, 60, 40))
+    close = closeness(headline)
+    # both hold 33% and 3% inside their intervals, not the 3% high-loss share: 2% is closer than 1%
+    assert close["variant"].tolist() == ["two_percent", "one_percent", "far"]
+    assert close["score"].tolist() == [2, 2, 0]
+    se = np.sqrt(0.03 * 0.97 / 2000)
+    assert close["distance"].iloc[1] == pytest.approx(abs(660 / 2000 - 0.33) / np.sqrt(0.33 * 0.67 / 2000)
+                                                      + 0 + abs(0.01 - 0.03) / se)
+    claims = pd.DataFrame(dict(variant=["a"] * 4 + ["b"] * 3, verdict_kind=["agree", "agree", "differ", "not testable",
+                                                                          "agree", "differ", "differ"]))
+    net = net_agreement(claims).set_index("variant")
+    assert net.loc["a", "net"] == 1 and net.loc["b", "net"] == -1 and net.loc["b", "differ"] == 2

@@ -11,7 +11,9 @@ matplotlib.use("Agg")
 from weightdyn.analysis import variants as av  # noqa: E402
 from weightdyn.analysis.config import PredictConfig  # noqa: E402
 from weightdyn.pipeline.io import atomic_write, provenance, read_parquet, save_figure, write_parquet  # noqa: E402
-from weightdyn.pipeline.variants import root_configs, variant_name  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from weightdyn.pipeline.variants import length_pairs, root_configs, variant_name  # noqa: E402
 from weightdyn.report import variants as rv  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
@@ -19,11 +21,13 @@ configs = root_configs(snakemake.config)
 with job_log(snakemake) as log:
     names = [variant_name(root) for root in p.roots]
     tables = {key: {} for key in ("claims", "headline", "horizon", "table1")}
+    runs_of = {}
     for name, root, runs_path, best_path, claims_path in zip(names, p.roots, snakemake.input.runs,
                                                              snakemake.input.best, snakemake.input.claims):
         cfg = configs[root]
         pcfg = PredictConfig.from_config(cfg)
         runs, best = read_parquet(runs_path), read_parquet(best_path)
+        runs_of[root] = runs
         tables["claims"][name] = read_parquet(claims_path)
         tables["headline"][name] = av.headline_shares(runs, pcfg)
         tables["horizon"][name] = av.horizon_shares(runs, cfg["lyapunov"]["checkpoints"], cfg["training"]["dt"],
@@ -32,11 +36,15 @@ with job_log(snakemake) as log:
         print(f"{name}: {len(runs)} runs", file=log)
     stacked = {key: av.across(t) for key, t in tables.items()}
     events = snakemake.config["events"]
+    pairs = length_pairs({root: configs[root] for root in p.roots})
+    lengths = pd.concat([av.same_runs_two_lengths(runs_of[a], runs_of[b], PredictConfig.from_config(configs[b]))
+                         .assign(short_variant=variant_name(a), long_variant=variant_name(b)) for a, b in pairs]
+                        + [pd.DataFrame()], ignore_index=True)
     summaries = {variant_name(root): s for root, s in p.variants.items()}
     md = rv.comparison_markdown(summaries, stacked["claims"], stacked["headline"], stacked["horizon"],
-                                stacked["table1"], dict(low=events["low_loss"], high=events["high_loss"]))
+                                stacked["table1"], lengths, dict(low=events["low_loss"], high=events["high_loss"]))
     atomic_write(out.markdown, lambda tmp: tmp.write_text(md))
-    write_parquet(rv.long_table(stacked["claims"], stacked["headline"], stacked["horizon"], stacked["table1"]),
+    write_parquet(rv.long_table(stacked["claims"], stacked["headline"], stacked["horizon"], stacked["table1"], lengths),
                   out.table, provenance(kind="variants_comparison", variants=names))
     fig = rv.fig_variants(stacked["headline"], stacked["table1"], names,
                           dict(low=events["low_loss"], high=events["high_loss"]))

@@ -89,6 +89,49 @@ def table1_cells(best: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["group", "t", "paper", "auc", "low", "high", "positives", "status"])
 
 
+CLOSENESS_QUANTITIES = ("le1_positive", "three_positive", "high_loss")  # ReLU + He: the paper's 33%, 3%, about 3%
+
+
+def closeness(headline: pd.DataFrame) -> pd.DataFrame:
+    """The selection rule of docs/open-points/README.md on stacked headline shares: per
+    variant, of the ReLU + He shares of CLOSENESS_QUANTITIES, how many have the paper's
+    value inside their 95% Wilson interval (score), and the summed distance
+    |ours - paper| / sqrt(paper (1 - paper) / n) in standard errors of the paper's share
+    at our n. Sorted closest first: the higher score, then the smaller distance."""
+    sub = headline[(headline["activation"] == "relu") & headline["quantity"].isin(CLOSENESS_QUANTITIES)]
+    se = np.sqrt(sub["paper"] * (1 - sub["paper"]) / sub["n"])
+    sub = sub.assign(inside=(sub["low"] <= sub["paper"]) & (sub["paper"] <= sub["high"]),
+                     distance=(sub["share"] - sub["paper"]).abs() / se)
+    out = sub.groupby("variant", sort=False).agg(score=("inside", "sum"), distance=("distance", "sum"),
+                                                  quantities=("quantity", "count")).reset_index()
+    out = out[out["quantities"] == len(CLOSENESS_QUANTITIES)].drop(columns="quantities")
+    return out.sort_values(["score", "distance"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def net_agreement(claims: pd.DataFrame) -> pd.DataFrame:
+    """The decision rule's measure per variant on stacked claims tables: its 'agree' and
+    'differ' verdicts and their difference (net)."""
+    kinds = claims.groupby("variant", sort=False)["verdict_kind"]
+    out = pd.DataFrame({"agree": kinds.apply(lambda v: int((v == "agree").sum())),
+                        "differ": kinds.apply(lambda v: int((v == "differ").sum()))})
+    return out.assign(net=out["agree"] - out["differ"]).reset_index()
+
+
+def same_runs_two_lengths(short: pd.DataFrame, long: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
+    """The runs that two runs tables share (same seed and setting: the same runs trained for
+    two lengths), per setting: how many end above the high threshold (and below the low
+    one) after the short training, after the long one, and after both."""
+    both = short.merge(long, on=list(col.ID_COLUMNS), suffixes=("_short", "_long"))
+    rows = []
+    for (act, init), sub in both.groupby([col.ACTIVATION, col.INIT], sort=False):
+        c_s, c_l = (sub[f"{col.FINAL_LOSS}_{k}"].to_numpy(dtype=np.float64) for k in ("short", "long"))
+        for event, hit in (("high", lambda c: c > p.high_loss), ("low", lambda c: c < p.low_loss)):
+            s, l_ = hit(c_s), hit(c_l)
+            rows.append(dict(activation=act, init=init, event=event, runs=len(sub), short=int(s.sum()),
+                             long=int(l_.sum()), both=int((s & l_).sum())))
+    return pd.DataFrame(rows, columns=["activation", "init", "event", "runs", "short", "long", "both"])
+
+
 def across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The tables of several variants ({variant: table}) stacked, with a `variant` column first."""
     frames = [t.assign(variant=name) for name, t in tables.items()]

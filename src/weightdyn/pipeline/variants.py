@@ -40,6 +40,23 @@ def shard_roots(configs: dict[str, dict]) -> dict[str, str]:
     return {root: first[config_hash(numeric_config(cfg))] for root, cfg in configs.items()}
 
 
+def length_pairs(configs: dict[str, dict]) -> list[tuple[str, str]]:
+    """(shorter, longer) pairs of roots whose numeric configs differ in the training length
+    alone: the same runs trained for two lengths, in the order of `configs`."""
+    def without_length(cfg):
+        numeric = numeric_config(cfg)
+        return config_hash({**numeric, "training": {k: v for k, v in numeric["training"].items() if k != "n_intervals"}})
+
+    roots = list(configs)
+    pairs = []
+    for i, a in enumerate(roots):
+        for b in roots[i + 1:]:
+            la, lb = (configs[r]["training"]["n_intervals"] for r in (a, b))
+            if la != lb and without_length(configs[a]) == without_length(configs[b]):
+                pairs.append((a, b) if la < lb else (b, a))
+    return pairs
+
+
 def job_config(smk) -> dict:
     """The config of a rule script's job: that of its root (the wildcard `root`)."""
     return root_configs(smk.config)[smk.wildcards.root]

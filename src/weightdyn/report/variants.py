@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ..analysis import paper
 from ..analysis.claims import VERDICTS
-from ..analysis.variants import HEADLINES
+from ..analysis.variants import HEADLINES, closeness, net_agreement
 from .labels import activation_name, md_table
 
 HEADLINE_NAMES = {"low_loss": "c_f < {low:g}", "high_loss": "c_f > {high:g}", "le1_positive": "lambda_1 > 0",
@@ -60,10 +60,26 @@ def _matrix(frame: pd.DataFrame, keys: list[str], variants: list[str], cell) -> 
     return out
 
 
+def _length_lines(lengths: pd.DataFrame, events: dict) -> list[str]:
+    if not len(lengths):
+        return []
+    lines = ["", "## The same runs at two lengths", "",
+             "Variants whose numeric configs differ in the training length alone train the same runs (same seeds) "
+             f"for two lengths: how many end with c_f > {events['high']:g} (and c_f < {events['low']:g}) after the "
+             "shorter training, after the longer one, and after both.", ""]
+    rows = [[f"{r['short_variant']} / {r['long_variant']}", f"{activation_name(r['activation'])} + {r['init']}",
+             f"c_f {'>' if r['event'] == 'high' else '<'} {events[r['event']]:g}", r["runs"], r["short"], r["long"],
+             r["both"]] for _, r in lengths.iterrows()]
+    return lines + md_table(["variants (shorter / longer)", "setting", "event", "runs", "shorter", "longer", "both"],
+                            rows)
+
+
 def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headline: pd.DataFrame,
-                        horizon: pd.DataFrame, table1: pd.DataFrame, events: dict) -> str:
+                        horizon: pd.DataFrame, table1: pd.DataFrame, lengths: pd.DataFrame, events: dict) -> str:
     """results/variants/comparison.md. variants: {name: {'overrides', 'runs', 'shards_of'}};
-    the tables stacked over variants (`analysis.variants.across`)."""
+    the tables stacked over variants (`analysis.variants.across`); lengths: the pairs of
+    variants that train the same runs for two lengths
+    (`analysis.variants.same_runs_two_lengths` with columns short_variant, long_variant)."""
     names = list(variants)
     lines = ["# The paper's open points: variants side by side", "",
              "Each variant is the study's config with the overrides below, run by the same rules into "
@@ -74,10 +90,21 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
     lines += md_table(["variant", "overrides", "runs", "shards"],
                       [[n, overrides_text(v["overrides"]), v["runs"], v["shards_of"]] for n, v in variants.items()])
     counts = claims.groupby("variant")["verdict_kind"].value_counts().unstack(fill_value=0)
-    lines += ["", "## Verdicts", "", "Per variant, the verdicts over all claims and their parts.", ""]
-    lines += md_table(["variant", *VERDICTS],
-                      [[n, *(int(counts.loc[n].get(k, 0)) if n in counts.index else 0 for k in VERDICTS)]
-                       for n in names])
+    net = net_agreement(claims).set_index("variant")["net"]
+    lines += ["", "## Verdicts", "", "Per variant, the verdicts over all claims and their parts; net: agree minus "
+              "differ (the decision rule of docs/open-points/README.md).", ""]
+    lines += md_table(["variant", *VERDICTS, "net"],
+                      [[n, *(int(counts.loc[n].get(k, 0)) if n in counts.index else 0 for k in VERDICTS),
+                        int(net.get(n, 0))] for n in names])
+    close = closeness(headline)
+    if len(close):
+        lines += ["", "## Closest to the paper", "",
+                  "The selection rule of docs/open-points/README.md: of the ReLU + He shares with a positive first "
+                  "exponent (paper 33%), three positive leading exponents (3%) and c_f above the high threshold "
+                  "(about 3%), how many hold the paper's value in their 95% interval (score), and the summed distance "
+                  "in standard errors of the paper's share at our n; closest first.", ""]
+        lines += md_table(["variant", "score", "distance"],
+                          [[r["variant"], int(r["score"]), f"{r['distance']:.1f}"] for _, r in close.iterrows()])
     lines += ["", "## Headline shares (He runs)", "",
               "Raw signs of the exponents over the whole training; c_f is the final loss. The paper's high-loss "
               "share is not stated: 3% for ReLU is read from Figs. 5 and 7(a) together.", ""]
@@ -100,6 +127,7 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
     paper_of = dict(zip(t1["name"], t1["paper"]))
     lines += md_table(["cell", "paper", *names],
                       [[r[0], f"{paper_of[r[0]]:.3f}", *r[1:]] for r in _matrix(t1, ["name"], names, _auc_text)])
+    lines += _length_lines(lengths, events)
     lines += ["", "## Claims: verdicts", ""]
     cl = claims.assign(name=[s if not p else f"{s} [{p}]" for s, p in zip(claims["statement"], claims["part"])])
     lines += md_table(["claim", *names], _matrix(cl, ["name"], names, lambda r: r["verdict"]))
@@ -115,9 +143,10 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
 
 
 def long_table(claims: pd.DataFrame, headline: pd.DataFrame, horizon: pd.DataFrame,
-               table1: pd.DataFrame) -> pd.DataFrame:
+               table1: pd.DataFrame, lengths: pd.DataFrame) -> pd.DataFrame:
     """comparison.parquet: every number of the comparison in one long table (LONG_COLUMNS),
-    section 'claim', 'headline', 'horizon' or 'table1'."""
+    section 'claim', 'headline', 'horizon', 'table1' or 'lengths' (variant: the longer
+    of a pair; value: the runs with the event after both lengths, of n runs)."""
     parts = [
         pd.DataFrame(dict(variant=claims["variant"], section="claim",
                           row=[f"{k}:{p}" if p else k for k, p in zip(claims["key"], claims["part"])],
@@ -133,6 +162,12 @@ def long_table(claims: pd.DataFrame, headline: pd.DataFrame, horizon: pd.DataFra
                           value=table1["auc"], low=table1["low"], high=table1["high"], n=table1["positives"],
                           paper=table1["paper"], text=table1["status"])),
     ]
+    if len(lengths):
+        parts.append(pd.DataFrame(dict(
+            variant=lengths["long_variant"], section="lengths",
+            row=lengths["activation"] + "_" + lengths["init"] + ":" + lengths["event"], value=lengths["both"],
+            n=lengths["runs"], text=[f"{s} after {v}, {n} after the longer training" for s, v, n in
+                                     zip(lengths["short"], lengths["short_variant"], lengths["long"])])))
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     return out.reindex(columns=list(LONG_COLUMNS))
 
