@@ -157,10 +157,12 @@ def test_the_open_points_preset_plans_its_study(tmp_path):
     # analytic Jacobian on 128 runs share the config's own
     roots = set(shard_roots(root_configs(cfg)).values())
     assert {o.split("/shards/")[0] for o in jobs["simulate"]} == roots
-    # the config's own: 4 blocks of 500 and 2 of 64; 13 screened variants of 4 blocks; 3 numeric
-    # Jacobians of 2; full length: 4 blocks of ReLU and 2 of tanh per variant
+    # the config's own: 4 blocks of 500 and 2 of 64; 13 screened options and seeds and 1
+    # combination of 4 blocks; 3 numeric Jacobians of 2; full length: 4 blocks of ReLU and 2
+    # of tanh per variant
     full = [name for name in cfg["variants"] if name.startswith("full_")]
-    assert len(roots) == 17 + len(full) and len(jobs["simulate"]) == 6 + 13 * 4 + 3 * 2 + 6 * len(full)
+    assert len(full) == 4
+    assert len(roots) == 18 + len(full) and len(jobs["simulate"]) == 6 + 14 * 4 + 3 * 2 + 6 * len(full)
 
 
 def test_the_variants_target_needs_variants(tmp_path):

@@ -7,6 +7,7 @@ shares, horizon shares and Table I cells (`analysis.variants`), stacked by
 """
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -14,12 +15,12 @@ from matplotlib.figure import Figure
 from ..analysis import paper
 from ..analysis.claims import VERDICTS
 from ..analysis.variants import HEADLINES, closeness, net_agreement
-from .labels import activation_name, md_table
+from .labels import activation_name, init_name, md_table
 
 HEADLINE_NAMES = {"low_loss": "c_f < {low:g}", "high_loss": "c_f > {high:g}", "le1_positive": "lambda_1 > 0",
                   "three_positive": "lambda_1, lambda_2, lambda_3 > 0"}
 ACTIVATION_COLOURS = {"relu": "tab:blue", "tanh": "tab:orange"}
-CHECKPOINT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red")
+MARKERS = "os^Dv"  # with the 20 colours of tab20: 100 variants told apart
 LONG_COLUMNS = ("variant", "section", "row", "value", "low", "high", "n", "paper", "verdict", "text")
 
 
@@ -67,7 +68,7 @@ def _length_lines(lengths: pd.DataFrame, events: dict) -> list[str]:
              "Variants whose numeric configs differ in the training length alone train the same runs (same seeds) "
              f"for two lengths: how many end with c_f > {events['high']:g} (and c_f < {events['low']:g}) after the "
              "shorter training, after the longer one, and after both.", ""]
-    rows = [[f"{r['short_variant']} / {r['long_variant']}", f"{activation_name(r['activation'])} + {r['init']}",
+    rows = [[f"{r['short_variant']} / {r['long_variant']}", f"{activation_name(r['activation'])} + {init_name(r['init'])}",
              f"c_f {'>' if r['event'] == 'high' else '<'} {events[r['event']]:g}", r["runs"], r["short"], r["long"],
              r["both"]] for _, r in lengths.iterrows()]
     return lines + md_table(["variants (shorter / longer)", "setting", "event", "runs", "shorter", "longer", "both"],
@@ -116,8 +117,8 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
     lines += ["", "## Positive first exponent against the averaging horizon", "",
               "The share of He runs whose first exponent, averaged from the start of training over the horizon "
               "t, is positive: the cumulative FTLE at each checkpoint, the exponent at the end.", ""]
-    hz = horizon.assign(name=[f"{activation_name(a)}, t = {h:g}" for a, h in zip(horizon["activation"],
-                                                                               horizon["horizon"])])
+    hz = horizon.assign(name=[f"{activation_name(a)}, t = {h:.4g}" for a, h in zip(horizon["activation"],
+                                                                                 horizon["horizon"])])
     paper_of = dict(zip(hz["name"], hz["paper"]))
     lines += md_table(["horizon", "paper", *names],
                       [[r[0], _paper_text(paper_of[r[0]], ".0%"), *r[1:]] for r in _matrix(hz, ["name"], names,
@@ -176,7 +177,7 @@ def fig_variants(headline: pd.DataFrame, table1: pd.DataFrame, variants: list[st
     """Top row: each headline share per variant with its 95% interval (ReLU and tanh + He),
     the paper's value as a dashed line. Bottom row: each Table I row's AUC against t per
     variant with its bootstrap interval, the paper's AUCs as a black line."""
-    fig = Figure(figsize=(4.2 * len(HEADLINES), 8.5), layout="constrained")
+    fig = Figure(figsize=(4.2 * len(HEADLINES), 9.5 + 0.15 * len(variants) / 6), layout="constrained")
     axes = fig.subplots(2, len(HEADLINES))
     x = np.arange(len(variants))
     for ax, quantity in zip(axes[0], HEADLINES):
@@ -202,13 +203,15 @@ def fig_variants(headline: pd.DataFrame, table1: pd.DataFrame, variants: list[st
                 len(variants), 1)
             ok = np.isfinite(rows["auc"].to_numpy())
             ax.errorbar(pos[ok], rows["auc"][ok], yerr=[(rows["auc"] - rows["low"])[ok], (rows["high"] - rows["auc"])[ok]],
-                        fmt="o", ms=3, capsize=1.5, color=f"C{k % 10}", label=v)
+                        fmt=MARKERS[(k // 20) % len(MARKERS)], ms=3, capsize=1.5,
+                        color=matplotlib.colormaps["tab20"](k % 20), label=v)
         ref = sub.drop_duplicates("t")
         ax.plot([t_values.index(float(t)) for t in ref["t"]], ref["paper"], "k-", lw=1.2, label="the paper")
         ax.set_xticks(range(len(t_values)), [f"{t:g}" for t in t_values])
         ax.set_xlabel("t")
         ax.set_ylabel("test AUC")
         ax.set_title(f"Table I: {paper.TABLE1_NAMES[group]}", fontsize=9)
-    axes[1][0].legend(fontsize=6, ncol=2)
+    handles, labels = axes[1][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(6, len(labels)), fontsize=7)
     fig.suptitle(f"Variants: headline shares (He runs) and Table I (c_f > {events['high']:g}, ReLU + He), 95% intervals")
     return fig
