@@ -184,13 +184,32 @@ def test_closeness_and_net_agreement_follow_the_rules():
         return rows
     headline = pd.DataFrame(head("far", 500, 2, 6) + head("one_percent", 660, 60, 20) + head("two_percent", 660, 60, 40))
     close = closeness(headline)
+    assert (close["n"] == 2000).all()
     # both hold 33% and 3% inside their intervals, not the 3% high-loss share: 2% is closer than 1%
     assert close["variant"].tolist() == ["two_percent", "one_percent", "far"]
     assert close["score"].tolist() == [2, 2, 0]
     se = np.sqrt(0.03 * 0.97 / 2000)
     assert close["distance"].iloc[1] == pytest.approx(abs(660 / 2000 - 0.33) / np.sqrt(0.33 * 0.67 / 2000)
                                                       + 0 + abs(0.01 - 0.03) / se)
+    zero = headline.assign(paper=0.0)  # a paper share of 0: infinitely far unless ours is 0 too
+    assert np.isinf(closeness(zero)["distance"]).all()
     claims = pd.DataFrame(dict(variant=["a"] * 4 + ["b"] * 3, verdict_kind=["agree", "agree", "differ", "not testable",
                                                                           "agree", "differ", "differ"]))
     net = net_agreement(claims).set_index("variant")
     assert net.loc["a", "net"] == 1 and net.loc["b", "net"] == -1 and net.loc["b", "differ"] == 2
+
+
+def test_headline_shares_count_a_diverged_run_as_high_loss():
+    from weightdyn.analysis.config import PredictConfig
+    from weightdyn.analysis.variants import headline_shares
+
+    runs = pd.DataFrame(dict(seed=range(4), activation="relu", init="he",
+                             final_loss=[2.0, 8.0, 150.0, np.nan], diverged=[False, False, False, True],
+                             le_1=[0.1, -0.1, 0.2, np.nan], le_2=[0.1, -0.2, 0.1, np.nan],
+                             le_3=[0.1, -0.3, 0.1, np.nan]))
+    head = headline_shares(runs, PredictConfig.from_config(pc.load_config())).set_index("quantity")
+    assert (head.loc["high_loss", "k"], head.loc["high_loss", "n"]) == (2, 4)  # 150 and the diverged run
+    assert (head.loc["low_loss", "k"], head.loc["low_loss", "n"]) == (1, 4)
+    assert (head.loc["le1_positive", "k"], head.loc["le1_positive", "n"]) == (2, 3)  # exponents of usable runs
+    assert head.loc["three_positive", "k"] == 2
+    assert head.loc["le1_positive", "paper"] == 0.33 and np.isnan(head.loc["low_loss", "paper"])

@@ -171,7 +171,8 @@ def variant_summary(root) -> dict:
     runs = ", ".join(f"{setting_name(a, i)} {n_runs(root, a, i)} x {CONFIGS[root]['training']['n_intervals']}"
                      for a, i in settings(CONFIGS[root]))
     shards_of = f"{SHARD_ROOT[root]}/shards"
-    return dict(overrides=config["variants"][name], runs=runs, shards_of=shards_of)
+    return dict(overrides=config["variants"][name], runs=runs, shards_of=shards_of,
+                intervals=CONFIGS[root]["training"]["n_intervals"], events=CONFIGS[root]["events"])
 
 
 # ----------------------------------------------------------------------------------

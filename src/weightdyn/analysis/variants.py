@@ -14,7 +14,7 @@ from ..engine import columns as col
 from ..engine.config import checkpoint_labels
 from . import paper
 from .config import PredictConfig
-from .events import usable_runs
+from .events import event_labels, usable_runs
 from .stats import Share
 from .table1 import best_row, group_form
 
@@ -36,20 +36,24 @@ def _paper_share(quantity: str, activation: str) -> float:
 
 
 def headline_shares(runs: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
-    """Per He setting of the paper's activations and HEADLINES quantity: the share of usable
-    runs with c_f < low, c_f > high, lambda_1 > 0 and lambda_1..3 > 0 (raw signs, as the
-    paper counts), its Wilson interval and the paper's value."""
+    """Per He setting of the paper's activations and HEADLINES quantity: the share of runs
+    with c_f < low and c_f > high (of all runs; a diverged run counts as high, as in the
+    prediction, `events.event_labels`), and of usable runs with lambda_1 > 0 and
+    lambda_1..3 > 0 (raw signs, as the paper counts); its Wilson interval and the
+    paper's value."""
     rows = []
     for act in paper.ACTIVATIONS:
-        ok = usable_runs(col.setting_rows(runs, act, "he"))
-        if not len(ok):
+        runs_of = col.setting_rows(runs, act, "he")
+        ok = usable_runs(runs_of)
+        if not len(runs_of):
             continue
-        c = ok[col.FINAL_LOSS].to_numpy(dtype=np.float64)
         le = ok[[col.le(q) for q in range(1, paper.HIGH_LOSS_LEADING + 1)]].to_numpy(dtype=np.float64)
-        hits = {"low_loss": c < p.low_loss, "high_loss": c > p.high_loss, "le1_positive": le[:, 0] > 0,
-                "three_positive": np.all(le > 0, axis=1)}
+        shares = {event + "_loss": Share(int(event_labels(runs_of, event, p.low_loss, p.high_loss).sum()),
+                                         len(runs_of)) for event in ("low", "high")}
+        shares.update(le1_positive=Share(int((le[:, 0] > 0).sum()), len(ok)),
+                      three_positive=Share(int(np.all(le > 0, axis=1).sum()), len(ok)))
         for quantity in HEADLINES:
-            rows.append(_share_row(Share(int(hits[quantity].sum()), len(ok)), quantity=quantity, activation=act,
+            rows.append(_share_row(shares[quantity], quantity=quantity, activation=act,
                                    paper=_paper_share(quantity, act)))
     return pd.DataFrame(rows, columns=["quantity", "activation", *SHARE_COLUMNS, "paper"])
 
@@ -97,15 +101,22 @@ def closeness(headline: pd.DataFrame) -> pd.DataFrame:
     variant, of the ReLU + He shares of CLOSENESS_QUANTITIES, how many have the paper's
     value inside their 95% Wilson interval (score), and the summed distance
     |ours - paper| / sqrt(paper (1 - paper) / n) in standard errors of the paper's share
-    at our n. Sorted closest first: the higher score, then the smaller distance."""
+    at our n (a paper share of 0 or 1: 0 if ours equals it, else infinite), with the runs
+    n. The distance grows with sqrt(n): only variants with equal n (and horizon) rank
+    against each other. Variants without every quantity are left out. Sorted by n, then
+    closest first: the higher score, then the smaller distance."""
     sub = headline[(headline["activation"] == "relu") & headline["quantity"].isin(CLOSENESS_QUANTITIES)]
     se = np.sqrt(sub["paper"] * (1 - sub["paper"]) / sub["n"])
-    sub = sub.assign(inside=(sub["low"] <= sub["paper"]) & (sub["paper"] <= sub["high"]),
-                     distance=(sub["share"] - sub["paper"]).abs() / se)
-    out = sub.groupby("variant", sort=False).agg(score=("inside", "sum"), distance=("distance", "sum"),
-                                                  quantities=("quantity", "count")).reset_index()
+    gap = (sub["share"] - sub["paper"]).abs()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = np.where(se > 0, gap / se, np.where(gap == 0, 0.0, np.inf))
+    sub = sub.assign(inside=(sub["low"] <= sub["paper"]) & (sub["paper"] <= sub["high"]), distance=distance)
+    out = sub.groupby("variant", sort=False).agg(
+        score=("inside", "sum"), distance=("distance", lambda d: d.sum(skipna=False)), n=("n", "max"),
+        quantities=("quantity", "count")).reset_index()
     out = out[out["quantities"] == len(CLOSENESS_QUANTITIES)].drop(columns="quantities")
-    return out.sort_values(["score", "distance"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return out.sort_values(["n", "score", "distance"], ascending=[False, False, True], kind="stable").reset_index(
+        drop=True)
 
 
 def net_agreement(claims: pd.DataFrame) -> pd.DataFrame:

@@ -90,6 +90,11 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
              "## Variants", ""]
     lines += md_table(["variant", "overrides", "runs", "shards"],
                       [[n, overrides_text(v["overrides"]), v["runs"], v["shards_of"]] for n, v in variants.items()])
+    other = [n for n, v in variants.items() if (v["events"]["low_loss"], v["events"]["high_loss"]) !=
+             (events["low"], events["high"])]
+    if other:
+        lines += ["", f"The thresholds of the rows below are the study's (c_f < {events['low']:g}, "
+                      f"c_f > {events['high']:g}); {', '.join(other)} judge with their own (see their overrides)."]
     counts = claims.groupby("variant")["verdict_kind"].value_counts().unstack(fill_value=0)
     net = net_agreement(claims).set_index("variant")["net"]
     lines += ["", "## Verdicts", "", "Per variant, the verdicts over all claims and their parts; net: agree minus "
@@ -103,9 +108,11 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
                   "The selection rule of docs/open-points/README.md: of the ReLU + He shares with a positive first "
                   "exponent (paper 33%), three positive leading exponents (3%) and c_f above the high threshold "
                   "(about 3%), how many hold the paper's value in their 95% interval (score), and the summed distance "
-                  "in standard errors of the paper's share at our n; closest first.", ""]
-        lines += md_table(["variant", "score", "distance"],
-                          [[r["variant"], int(r["score"]), f"{r['distance']:.1f}"] for _, r in close.iterrows()])
+                  "in standard errors of the paper's share at our n; closest first. The distance grows with "
+                  "sqrt(n), and the shares with the horizon: rank only variants of equal runs and length.", ""]
+        lines += md_table(["variant", "runs (ReLU + He) x intervals", "score", "distance"],
+                          [[r["variant"], f"{int(r['n'])} x {variants[r['variant']]['intervals']}", int(r["score"]),
+                            f"{r['distance']:.1f}"] for _, r in close.iterrows()])
     lines += ["", "## Headline shares (He runs)", "",
               "Raw signs of the exponents over the whole training; c_f is the final loss. The paper's high-loss "
               "share is not stated: 3% for ReLU is read from Figs. 5 and 7(a) together.", ""]
