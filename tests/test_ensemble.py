@@ -284,6 +284,7 @@ def test_old_results_unchanged_bit_for_bit_at_the_old_options():
     old = pd.read_parquet(ROOT / "tests" / "data" / "engine_reference.parquet")
     cfg = load_config(ROOT / "workflow" / "presets" / "smoke.yaml")
     cfg["training"]["n_intervals"] = 120
+    cfg["init"]["he_distribution"] = "normal"  # the He weights of that time
     cfg["lyapunov"].update(clv_window_end=cfg["lyapunov"]["clv_window"], clv_window_grid=[cfg["lyapunov"]["clv_window"]])
     new = pd.concat([simulate_runs(cfg, a, i, range(2)) for a in ("relu", "tanh") for i in ("he", "wide")],
                     ignore_index=True)
