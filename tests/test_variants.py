@@ -172,13 +172,14 @@ def test_the_variants_target_needs_variants(tmp_path):
 
 
 def test_closeness_and_net_agreement_follow_the_rules():
+    from weightdyn.analysis.stats import wilson
     from weightdyn.analysis.variants import closeness, net_agreement
 
     def head(variant, le1, three, high, n=2000):
         rows = []
         for quantity, k, paper in (("le1_positive", le1, 0.33), ("three_positive", three, 0.03),
                                    ("high_loss", high, 0.03), ("low_loss", 600, float("nan"))):
-            lo, hi = __import__("weightdyn.analysis.stats", fromlist=["wilson"]).wilson(k, n)
+            lo, hi = wilson(k, n)
             rows.append(dict(variant=variant, quantity=quantity, activation="relu", k=k, n=n, share=k / n, low=lo,
                              high=hi, paper=paper))
         return rows
