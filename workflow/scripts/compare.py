@@ -15,9 +15,10 @@ with job_log(snakemake) as log:
     restart = pd.read_csv(snakemake.input.restart)
     windows = read_parquet(snakemake.input.windows)
     cfg = snakemake.params.config
-    claims = claims_table(paper_claims(runs, tables, cfg), cfg)
+    judged = paper_claims(runs, tables, cfg)
+    claims = claims_table(judged, cfg)
     write_parquet(claims, snakemake.output.claims, provenance(kind="claims"))
-    md = comparison_markdown(runs, tables, restart, cfg, windows)
+    md = comparison_markdown(runs, tables, restart, cfg, windows, judged)
     atomic_write(snakemake.output.comparison, lambda tmp: tmp.write_text(md))
     print(f"wrote {snakemake.output.comparison} ({len(md.splitlines())} lines) and {snakemake.output.claims} "
           f"({len(claims)} verdicts)", file=log)

@@ -143,7 +143,7 @@ class Ensemble:
 
     def _general_steps(self, idx):
         """Any shape, per-run batches, either Jacobian: `flow_and_jacobian_mode` per step."""
-        c = self.c
+        c, h = self.c, self.c.step_size
         per_run = idx.ndim == 3
         Xb, yb = self.X[idx], self.y[idx]
         first_bad = np.full(len(self.theta), -1, dtype=np.int64)
@@ -154,8 +154,8 @@ class Ensemble:
                                                 c.jacobian_step)
             if cost0 is None:
                 cost0 = cost
-            self.Q += c.step_size * (J @ self.Q)
-            self.theta += c.step_size * f
+            self.Q += h * (J @ self.Q)
+            self.theta += h * f
             size = np.abs(self.theta).max(axis=1)
             first_bad[(first_bad < 0) & ~(size <= c.divergence_threshold)] = n
         return cost0, first_bad

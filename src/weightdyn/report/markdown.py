@@ -347,19 +347,20 @@ def claims_table(claims: list[Claim], cfg: dict) -> pd.DataFrame:
 
 
 def comparison_markdown(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], restart: pd.DataFrame,
-                        cfg: dict, windows: pd.DataFrame) -> str:
+                        cfg: dict, windows: pd.DataFrame, claims: list[Claim] | None = None) -> str:
     """results/paper_comparison.md: the claims, the CLV angles, Table I, the FTLE forms,
     the restart policy.
 
     tables: 'auc', 'best' and 'draws' of `evaluate.predict_all`; cfg: the pipeline config
     (sections training, lyapunov, events, predict, figures, summary); windows: the CLV
-    window table (`engine.ensemble.window_table`).
+    window table (`engine.ensemble.window_table`); claims: `paper_claims` of the same
+    inputs where the caller has them already (judged here otherwise).
     """
     p = PredictConfig.from_config(cfg)
     tol = float(cfg["summary"]["le_tolerance"])
     diverged = int(runs[col.DIVERGED].astype(bool).sum())
     setup = AngleSetup.from_config(cfg)
-    claims = paper_claims(runs, tables, cfg)
+    claims = paper_claims(runs, tables, cfg) if claims is None else claims
     lines = ["# Comparison with the paper", "",
              "Sharafi, Martin and Hallerberg, \"On the weight dynamics of learning networks\" (arXiv 2405.00743; "
              "Phys. Rev. E 111, 054208, 2025). Each quantitative claim of the paper beside our number, with the "
