@@ -120,7 +120,8 @@ def at(root, *patterns) -> list[str]:
 # SECONDS_PER_INTERVAL bounds what does not grow with the runs (about 1.1e-3 s per
 # interval from the benchmark's 64- and 512-run rates; 3.5x that). For a 500-run shard the
 # model gives 697 s, 1.8x the tanh shard, before simulate_runtime's own factor of 3. The
-# numeric Jacobian costs NUMERIC_JACOBIAN_COST times as much (measured about 30x).
+# numeric Jacobian costs NUMERIC_JACOBIAN_COST times as much (measured 43x by
+# benchmarks/numeric_jacobian.py).
 SECONDS_PER_INTERVAL = 4e-3
 SECONDS_PER_RUN_INTERVAL = 3e-5
 NUMERIC_JACOBIAN_COST = 45
