@@ -3,6 +3,7 @@ the Markdown table they are set in."""
 from __future__ import annotations
 
 from ..analysis.predictors import parse_name
+from ..analysis.stats import Share
 from ..model.activations import ACTIVATIONS
 
 INIT_NAMES = {"he": "He", "wide": "wide-range"}
@@ -44,3 +45,11 @@ def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     esc = lambda cell: str(cell).replace("|", "\\|")  # noqa: E731
     return ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)] + [
         "| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+
+
+def share_text(s: Share) -> str:
+    """k/n as a percentage with its 95% Wilson interval and the counts."""
+    if s.n == 0:
+        return "n/a (no runs)"
+    lo, hi = s.interval
+    return f"{s.k / s.n:.1%} [{lo:.1%}, {hi:.1%}] ({s.k}/{s.n})"

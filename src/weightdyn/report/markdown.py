@@ -10,11 +10,10 @@ from ..analysis.angles import AngleSetup
 from ..analysis.claims import VERDICTS, Claim, compare_claims, verdict_kind
 from ..analysis.config import PredictConfig
 from ..analysis.restart import ORACLE, best_saving
-from ..analysis.stats import Share
 from ..analysis.table1 import cell, table1_labels
 from ..engine import columns as col
 from .angles_markdown import clv_lines
-from .labels import FTLE_FORM_NAMES, md_table, predictor_label
+from .labels import FTLE_FORM_NAMES, md_table, predictor_label, share_text
 
 
 def _fmt_auc(auc: float, lo: float, hi: float) -> str:
@@ -97,13 +96,6 @@ def table1_markdown(t1: pd.DataFrame, cfg: PredictConfig, event: str = "high", a
 # ----------------------------------------------------------------------------------
 # The claims: our numbers ("Ours") and the runs behind them ("Runs"), per kind of claim.
 
-def _share(s: Share) -> str:
-    if s.n == 0:
-        return "n/a (no runs)"
-    lo, hi = s.interval
-    return f"{s.k / s.n:.1%} [{lo:.1%}, {hi:.1%}] ({s.k}/{s.n})"
-
-
 def _fmt(x: float, digits: int) -> str:
     return f"{x:.{digits}f}" if np.isfinite(x) else "n/a"
 
@@ -120,26 +112,26 @@ def _ours(c: Claim, p: PredictConfig) -> tuple[str, str]:
         peaks = (f"{len(v['mode_c'])} distinct mode(s) of the density of log10 c_f" + (f" (at c_f = {at})" if at else "")
                  + "; per range: " + ", ".join("none" if m is None else f"{m:.3g}" for m in v["modes"]))
     if c.kind == "final_loss_relu_he":
-        return (f"c_f < {lo:g}: {_share(v['low'])}; {lo:g} <= c_f <= {hi:g}: {_share(v['mid'])}; "
-                f"c_f > {hi:g}: {_share(v['high'])}; {peaks}", f"{v['n']} runs ({v['left_out']} diverged left out)")
+        return (f"c_f < {lo:g}: {share_text(v['low'])}; {lo:g} <= c_f <= {hi:g}: {share_text(v['mid'])}; "
+                f"c_f > {hi:g}: {share_text(v['high'])}; {peaks}", f"{v['n']} runs ({v['left_out']} diverged left out)")
     if c.kind == "final_loss_tanh_he":
-        return f"c_f > {hi:g}: {_share(v['high'])}; c_f < {lo:g}: {_share(v['low'])}; {peaks}", f"{v['n']} runs"
+        return f"c_f > {hi:g}: {share_text(v['high'])}; c_f < {lo:g}: {share_text(v['low'])}; {peaks}", f"{v['n']} runs"
     if c.kind == "final_loss_wide":
         rows = [f"{act}: SD of log10 c_f {d['he']:.2f} (He, {d['n_he']} runs) vs {d['wide']:.2f} (wide, "
                 f"{d['n_wide']} runs), difference {d['diff'][0]:.2f} [{d['diff'][1]:.2f}, {d['diff'][2]:.2f}]"
                 for act, d in v["spread"].items()]
         if v["tanh_wide_high"] is not None:
-            rows.append(f"tanh + wide with c_f > {hi:g}: {_share(v['tanh_wide_high'])}")
+            rows.append(f"tanh + wide with c_f > {hi:g}: {share_text(v['tanh_wide_high'])}")
         return "; ".join(rows) or "n/a", ", ".join(f"{a} + {i}: {n}" for (a, i), n in v["counts"].items()) + " runs"
     if c.kind == "missing_exponents":
         return f"n/a (the network has fewer than {v['k']} exponents)", f"{v['n']} runs"
     if c.kind == "le_share":
-        return (f"raw (> 0): {_share(v['raw'])}; with tolerance (> {v['tolerance']:g}): {_share(v['tol'])}",
+        return (f"raw (> 0): {share_text(v['raw'])}; with tolerance (> {v['tolerance']:g}): {share_text(v['tol'])}",
                 f"{v['n']} runs")
     if c.kind == "high_loss_three_positive":
         leading = ", ".join(f"l_{q}" for q in range(1, paper.HIGH_LOSS_LEADING + 1))
-        return (f"high-loss runs with {leading} > 0: raw {_share(v['raw'])}, with tolerance {_share(v['tol'])}; "
-                f"other runs with three positive: {_share(v['rest'])}", f"{v['raw'].n} high-loss runs of {v['n']}")
+        return (f"high-loss runs with {leading} > 0: raw {share_text(v['raw'])}, with tolerance {share_text(v['tol'])}; "
+                f"other runs with three positive: {share_text(v['rest'])}", f"{v['raw'].n} high-loss runs of {v['n']}")
     if c.kind == "mean_cos_high":
         ours = (f"median mean |cos| {v['median_high']:.4f} (high) vs {v['median_rest']:.4f} (other); "
                 f"one-sided Mann-Whitney p = {v['p_value']:.2g}" if "p_value" in v

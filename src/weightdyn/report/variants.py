@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from ..analysis import paper
 from ..analysis.claims import VERDICTS
 from ..analysis.variants import HEADLINES, closeness, net_agreement
-from .labels import activation_name, init_name, md_table
+from ..analysis.stats import Share
+from .labels import activation_name, init_name, md_table, share_text
 
 HEADLINE_NAMES = {"low_loss": "c_f < {low:g}", "high_loss": "c_f > {high:g}", "le1_positive": "lambda_1 > 0",
                   "three_positive": "lambda_1, lambda_2, lambda_3 > 0"}
@@ -36,9 +37,7 @@ def overrides_text(overrides: dict, prefix: str = "") -> str:
 
 
 def _share_text(r) -> str:
-    if not r["n"]:
-        return "n/a"
-    return f"{r['share']:.1%} [{r['low']:.1%}, {r['high']:.1%}] ({int(r['k'])}/{int(r['n'])})"
+    return share_text(Share(int(r["k"]), int(r["n"])))
 
 
 def _auc_text(r) -> str:
