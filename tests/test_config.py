@@ -35,8 +35,8 @@ def smoke(**sections) -> dict:
 
 
 def leaves(node, path=()):
-    """(dotted path, value) of every leaf of a nested dict."""
-    if isinstance(node, dict):
+    """(dotted path, value) of every leaf of a nested dict (a mapping of WHOLE is one)."""
+    if isinstance(node, dict) and path not in pc.WHOLE:
         for key, value in node.items():
             yield from leaves(value, (*path, key))
     else:
@@ -94,6 +94,18 @@ def test_overlays_merge_sections_and_replace_values():
     cfg = pc.load_config({"predict": {"bootstrap": {"n_boot": 7}}, "lyapunov": {"checkpoints": [20]}})
     assert cfg["predict"]["bootstrap"] == {"n_boot": 7, "n_boot_svm": 200, "level": 0.95, "seed": 0}
     assert cfg["lyapunov"]["checkpoints"] == [20]
+
+
+def test_an_overlays_run_counts_replace_the_demos():
+    """config.yaml's demo gives relu_he its own count; the presets that scale every
+    setting alike clear it, and any overlay's runs_per_setting replaces it whole."""
+    assert pc.load_config()["settings"]["runs_per_setting"]["relu_he"] > pc.load_config()["settings"]["runs"]
+    for name in ("paper", "paper_he_biases", "smoke"):
+        assert pc.load_config(*SHIPPED[name])["settings"]["runs_per_setting"] == {}, name
+    merged = pc.load_config({"settings": {"runs_per_setting": {"tanh_wide": 7}}})["settings"]["runs_per_setting"]
+    assert merged == {"tanh_wide": 7}
+    assert pc.load_config({"settings": {"runs": 5}})["settings"]["runs_per_setting"] == \
+        pc.load_config()["settings"]["runs_per_setting"]
 
 
 def test_schema_has_no_defaults_and_requires_every_key_of_config_yaml():

@@ -43,14 +43,19 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 NUMERIC_SECTIONS = ("data", "network", "init", "training", "lyapunov")
 # read by the analysis only: a shard holds the angles of both starts
 ANALYSIS_ONLY = {"lyapunov": ("clv_start",)}
+# mappings that an overlay replaces instead of merging key by key (deep_merge)
+WHOLE = {("settings", "runs_per_setting")}
 
 
-def deep_merge(base: dict, overlay: dict) -> dict:
-    """A new dict: `base` with `overlay` merged in (dicts recursively, other values replaced)."""
+def deep_merge(base: dict, overlay: dict, _at: tuple = ()) -> dict:
+    """A new dict: `base` with `overlay` merged in (dicts recursively, other values
+    replaced). The mappings of WHOLE are replaced as a whole: `settings.runs_per_setting`
+    is one allocation of runs, so an overlay's (even {}) replaces config.yaml's demo."""
     out = copy.deepcopy(base)
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
+        at = (*_at, key)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and at not in WHOLE:
+            out[key] = deep_merge(out[key], value, at)
         else:
             out[key] = copy.deepcopy(value)
     return out
