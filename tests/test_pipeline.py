@@ -424,7 +424,7 @@ def test_invalid_config_is_rejected_naming_the_field(tmp_path, case):
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.parametrize("presets, shards", [((), 8), (("paper.yaml",), 32),
+@pytest.mark.parametrize("presets, shards", [((), 11), (("paper.yaml",), 32),
                                              (("paper.yaml", "paper_he_biases.yaml"), 4)])
 def test_shipped_configs_are_valid_and_plan_their_shards(tmp_path, presets, shards):
     """As documented: no config file for config.yaml, the preset files otherwise."""
