@@ -32,7 +32,8 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from weightdyn.engine import EngineConfig, Ensemble, integrate  # noqa: E402
-from weightdyn.model.streams import initial_state, make_task  # noqa: E402
+from weightdyn.model.streams import initial_state  # noqa: E402
+from weightdyn.model.tasks import make_task  # noqa: E402
 
 # the checkpoint window alone; benchmarks/clv_window.py measures the end-of-training window
 WINDOWS = dict(clv_window=10, clv_window_end=10, clv_window_grid=(10,))

@@ -9,7 +9,7 @@ import yaml
 
 from weightdyn.engine.config import EngineConfig
 from weightdyn.analysis.config import BIN_STRATEGIES, FTLE_FORMS
-from weightdyn.model import activations, streams
+from weightdyn.model import activations, streams, tasks
 from weightdyn.model.flow import JACOBIANS
 from weightdyn.pipeline import config as pc
 from weightdyn.pipeline.io import config_hash
@@ -202,7 +202,7 @@ def test_a_numeric_svm_gamma_given_as_text_is_a_number():
 
 
 @pytest.mark.parametrize("field, library", [
-    ("data.target", lambda: list(streams.TARGETS)), ("init.he_biases", lambda: list(streams.HE_BIASES)),
+    ("data.target", lambda: list(tasks.TASKS)), ("init.he_biases", lambda: list(streams.HE_BIASES)),
     ("training.batch_mode", lambda: list(streams.BATCH_MODES)), ("training.jacobian", lambda: list(JACOBIANS)),
     ("predict.ftle_form", lambda: list(FTLE_FORMS)), ("predict.bin_strategy", lambda: list(BIN_STRATEGIES)),
 ])
@@ -229,17 +229,16 @@ def test_the_engine_verdict_is_the_engines_own(monkeypatch):
                                            "training.steps_per_interval: not for tanh"]
 
 
-def test_the_task_verdict_is_make_tasks_own(monkeypatch):
-    from weightdyn.model import streams
+def test_the_task_verdict_is_the_tasks_own(monkeypatch):
+    from weightdyn.model import tasks
 
     with pytest.raises(ValueError) as task:
-        streams.make_task(1000, 0, "paper", 2, 2)
+        tasks.make_task(1000, 0, "paper", 2, 2)
     assert pc.config_problems(changed("network.shape", [2, 2, 2])) == [str(task.value)]
     calls = []
-    monkeypatch.setattr(streams, "check_task", lambda *args: calls.append(args))
-    monkeypatch.setattr(pc, "check_task", streams.check_task)
-    streams.make_task(10, 0)
-    assert pc.config_problems(smoke()) == [] and calls == [(10, "paper", 2, 1), (1000, "paper", 2, 1)]
+    monkeypatch.setattr(tasks.Task, "check", lambda self: calls.append((self.n_samples, self.target, self.n_inputs)))
+    tasks.make_task(10, 0)
+    assert pc.config_problems(smoke()) == [] and calls == [(10, "paper", 2), (1000, "paper", 2)]
 
 
 ENGINE_ERRORS = [dict(activation="nope"), dict(batch_size=0), dict(steps_per_interval=0), dict(n_intervals=0),

@@ -11,7 +11,8 @@ from pathlib import Path
 from reference_paper import replay
 from weightdyn.engine import EngineConfig, Ensemble, integrate, simulate_runs
 from weightdyn.model.layout import pack
-from weightdyn.model.streams import batch_indices, initial_state, make_task
+from weightdyn.model.streams import batch_indices, initial_state
+from weightdyn.model.tasks import make_task
 from weightdyn.engine.trajectory import trajectory
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from weightdyn.analysis.restart import restart_policy
 from weightdyn.analysis.split import split_runs
 from weightdyn.engine import columns as col
 from weightdyn.model import activations
-from weightdyn.model.streams import make_task
+from weightdyn.model.tasks import make_task
 from weightdyn.pipeline.config import load_config
 from weightdyn.pipeline.io import save_figure
 from weightdyn.report.figures import style

@@ -4,7 +4,8 @@ import pytest
 
 from weightdyn.model.flow import flow_and_jacobian
 from weightdyn.engine.kernel import SharedBatchKernel
-from weightdyn.model.streams import initial_state, make_task
+from weightdyn.model.streams import initial_state
+from weightdyn.model.tasks import make_task
 
 
 @pytest.mark.parametrize("shape", [(2, 2, 1), (3, 5, 1), (1, 4, 1), (2, 1, 1)])

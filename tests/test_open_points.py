@@ -7,7 +7,8 @@ from scipy import stats
 from weightdyn.engine import EngineConfig, Ensemble
 from weightdyn.model.flow import flow_and_jacobian_mode, numeric_flow_jacobian
 from weightdyn.model.layout import Shape
-from weightdyn.model.streams import batch_indices, initial_state, make_task
+from weightdyn.model.streams import batch_indices, initial_state
+from weightdyn.model.tasks import make_task
 from weightdyn.pipeline import config as pc
 
 SHAPE = Shape(3, 4, 2)  # N1, N2, N3 all different, so fan-in and layer conventions differ

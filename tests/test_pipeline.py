@@ -24,7 +24,7 @@ from weightdyn.analysis import tables as tb
 from weightdyn.pipeline import io
 from weightdyn.engine import simulate
 from weightdyn.pipeline.config import load_config, numeric_config
-from weightdyn.model.streams import make_task
+from weightdyn.model.tasks import make_task
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "workflow" / "presets" / "smoke.yaml"

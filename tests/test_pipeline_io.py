@@ -120,13 +120,13 @@ def test_config_hash_is_stable_and_sensitive(tiny_cfg):
 def test_write_shard_records_provenance(tmp_path, tiny_cfg, tiny_runs):
     numeric = numeric_config(tiny_cfg)
     path = io.write_shard(tiny_runs, tmp_path / "s.parquet", numeric=numeric, activation="relu", init="he",
-                          seeds=[4, 5, 6], wall_time_s=1.5)
+                          seeds=[4, 5, 6], wall_time_s=1.5, data_sha256="ab12")
     meta = io.read_metadata(path)
     assert meta["kind"] == "shard"
     assert (meta["activation"], meta["init"], meta["first_seed"], meta["last_seed"], meta["n_runs"]) == ("relu", "he", 4, 6, 3)
     assert meta["numeric_config"] == numeric
     assert meta["config_hash"] == io.config_hash(numeric)
-    assert meta["wall_time_s"] == 1.5
+    assert meta["wall_time_s"] == 1.5 and meta["data_sha256"] == "ab12"
     assert meta["package_version"] == io.package_version() != ""
     pd.testing.assert_frame_equal(io.read_parquet(path), tiny_runs)
     # readable without weightdyn, as documented
@@ -137,10 +137,10 @@ def test_write_shard_rejects_rows_of_other_runs(tmp_path, tiny_cfg, tiny_runs):
     numeric = numeric_config(tiny_cfg)
     with pytest.raises(ValueError, match="seeds"):
         io.write_shard(tiny_runs, tmp_path / "s.parquet", numeric=numeric, activation="relu", init="he",
-                       seeds=[4, 5, 7], wall_time_s=1.0)
+                       seeds=[4, 5, 7], wall_time_s=1.0, data_sha256="")
     with pytest.raises(ValueError, match="setting"):
         io.write_shard(tiny_runs, tmp_path / "s.parquet", numeric=numeric, activation="tanh", init="he",
-                       seeds=[4, 5, 6], wall_time_s=1.0)
+                       seeds=[4, 5, 6], wall_time_s=1.0, data_sha256="")
     assert not (tmp_path / "s.parquet").exists()
 
 

@@ -7,7 +7,8 @@ The public entry points:
   state layout; `numeric_flow_jacobian(...)` is the finite-difference version.
 - `batch_indices(batch_seed, start_step, n_steps, n_samples, batch_size)`: the batch
   schedule, a pure function, so any run can be replayed outside the project.
-- `make_task`, `initial_state`: the data set and initial states from their seeds.
+- `make_task`, `initial_state`: the data set of a task (the paper's, Friedman #1, the
+  diabetes data, a file) and initial states from their seeds.
 - `EngineConfig`, `integrate`, `simulate_runs`: the ensemble integrator (Lyapunov
   exponents, FTLEs, CLV angles, losses) for many runs at once.
 - `lyapunov`: Benettin, Ginelli and past-only CLVs for any map with a tangent.
@@ -24,7 +25,7 @@ _EXPORTS = {
     "EngineConfig": ".engine", "integrate": ".engine", "simulate_runs": ".engine",
     "Shape": ".model.layout", "pack": ".model.layout", "unpack": ".model.layout",
     "flow": ".model.flow", "flow_jacobian": ".model.flow", "numeric_flow_jacobian": ".model.flow",
-    "batch_indices": ".model.streams", "initial_state": ".model.streams", "make_task": ".model.streams",
+    "batch_indices": ".model.streams", "initial_state": ".model.streams", "make_task": ".model.tasks",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

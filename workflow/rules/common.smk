@@ -51,7 +51,8 @@ SHARD_ROOT = shard_roots(CONFIGS)  # the root whose shards a root reads
 # The numeric config determines the content of a shard (with its setting and seeds); its
 # hash is a parameter of the simulate rule, so changing it reruns every shard, while
 # changing anything else (run counts, shard size, summary options) does not.
-NUMERIC_HASH = {root: config_hash(numeric_config(cfg)) for root, cfg in CONFIGS.items()}
+NUMERIC = {root: numeric_config(cfg) for root, cfg in CONFIGS.items()}
+NUMERIC_HASH = {root: config_hash(numeric) for root, numeric in NUMERIC.items()}
 
 
 wildcard_constraints:

@@ -5,7 +5,8 @@ rule data:
     output:
         DATA,
     params:
-        data=conf("data"),
+        # the data section's active keys, with a data file's SHA-256: a changed file reruns this rule
+        data=lambda wildcards: NUMERIC[wildcards.root]["data"],
         n_inputs=lambda wildcards: CONFIGS[wildcards.root]["network"]["shape"][0],
     log:
         "{root}/logs/data.log",

@@ -10,6 +10,7 @@ from weightdyn.analysis.tables import long_tables, window_rows_in_order  # noqa:
 from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # noqa: E402
                           read_parquet, write_parquet)
 from weightdyn.engine import task_data  # noqa: E402
+from weightdyn.model.tasks import data_digest  # noqa: E402
 from weightdyn.engine.columns import ID_COLUMNS, WINDOW  # noqa: E402
 from weightdyn.pipeline.variants import job_config  # noqa: E402
 
@@ -21,6 +22,11 @@ with job_log(snakemake) as log:
     if not np.array_equal(read_parquet(snakemake.input.data).to_numpy(), np.column_stack([X, y])):
         raise RuntimeError(f"{snakemake.input.data} is not the data set of the current config; delete it and rerun")
     shards = list(snakemake.input.shards)
+    digest = data_digest(X, y)  # shards written before the digest was recorded pass
+    other = [path for path in shards if read_metadata(path).get("data_sha256", digest) != digest]
+    if other:
+        raise RuntimeError(f"{len(other)} shards were trained on another data set (first: {other[0]}); "
+                           "delete them (or run snakemake with --forcerun simulate)")
     runs = concat_shards(shards, expected_hash=p.numeric_hash)
     sources = sorted({read_metadata(path).get("source_hash", "unrecorded") for path in shards})
     if len(sources) > 1:

@@ -6,7 +6,8 @@ pin_threads(snakemake.threads)  # before NumPy is imported
 import time  # noqa: E402
 
 from weightdyn.pipeline.progress import ProgressLog  # noqa: E402
-from weightdyn.engine import simulate  # noqa: E402
+from weightdyn.engine import simulate, task_data  # noqa: E402
+from weightdyn.model.tasks import data_digest  # noqa: E402
 from weightdyn.pipeline.config import numeric_config  # noqa: E402
 from weightdyn.pipeline.io import config_hash, write_shard  # noqa: E402
 from weightdyn.pipeline.variants import job_config  # noqa: E402
@@ -28,10 +29,10 @@ with job_log(snakemake) as log:
     runs, windows = simulate(cfg, activation, init, seeds,
                              progress=ProgressLog(log, every=float(snakemake.params.progress_seconds)))
     wall = time.perf_counter() - start
+    shard = dict(numeric=numeric, activation=activation, init=init, seeds=seeds, wall_time_s=wall,
+                 data_sha256=data_digest(*task_data(cfg)))
     # the window shard first: a shard of runs on disk means its job completed
-    write_shard(windows, snakemake.output.windows, numeric=numeric, activation=activation, init=init,
-                seeds=seeds, wall_time_s=wall)
-    write_shard(runs, snakemake.output.runs, numeric=numeric, activation=activation, init=init,
-                seeds=seeds, wall_time_s=wall)
+    write_shard(windows, snakemake.output.windows, **shard)
+    write_shard(runs, snakemake.output.runs, **shard)
     print(f"done in {wall:.1f} s: {int(runs['diverged'].sum())} of {len(runs)} runs diverged; "
           f"wrote {snakemake.output.runs} and {snakemake.output.windows}", file=log)

@@ -25,7 +25,8 @@ import numpy as np
 from .. import lyapunov as ly
 from ..model.flow import flow_and_jacobian_mode
 from ..model.network import loss
-from ..model.streams import batch_indices, clv_random_start, initial_state, make_task
+from ..model.streams import batch_indices, clv_random_start, initial_state
+from ..model.tasks import Task
 from . import columns as col
 from .config import EngineConfig
 from .kernel import SharedBatchKernel
@@ -330,10 +331,16 @@ def simulate_runs(cfg: dict, activation: str, init: str, seeds, progress=None):
     return simulate(cfg, activation, init, seeds, progress)[0]
 
 
+def task_of(cfg: dict) -> Task:
+    """The task of a pipeline config (section data, N1 and N3 of network.shape)."""
+    data, shape, file = cfg["data"], cfg["network"]["shape"], cfg["data"]["file"]
+    return Task(data["target"], int(data["n_samples"]), int(data["seed"]), int(shape[0]), int(shape[2]),
+                file["path"], tuple(file["features"]), file["target_column"])
+
+
 def task_data(cfg: dict):
     """The data set (X, y) of a pipeline config: one for every run of it."""
-    data, shape = cfg["data"], cfg["network"]["shape"]
-    return make_task(int(data["n_samples"]), int(data["seed"]), data["target"], int(shape[0]), int(shape[2]))
+    return task_of(cfg).load()
 
 
 def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds):

@@ -1,11 +1,13 @@
-"""Task data, initial states and the mini-batch schedule: everything a run draws at random.
+"""The random streams of a run: the task data's (drawn in model.tasks), the initial state,
+the mini-batch schedule and the CLV random start.
 
 Every random draw is a pure function of a seed, so that any run can be replayed outside
 the project from (data seed, run seed, batch seed) alone. Each use has its own stream:
 numpy.random.default_rng([*seed, TAG]) with a non-zero tag as the last word (NumPy's
 SeedSequence ignores trailing zeros, so [b, 0] would be the same stream as [b]):
 
-    data set          default_rng([data_seed, DATA_STREAM])
+    data set          default_rng([data_seed, DATA_STREAM])  (the paper's task; Friedman #1
+                      is scikit-learn's, from RandomState(data_seed))
     initial state     default_rng([run_seed, INIT_STREAM])
     batch order       default_rng([*batch_seed, block, BATCH_STREAM])
     CLV random start  default_rng([run_seed, CLV_STREAM])
@@ -22,33 +24,6 @@ from .layout import Shape
 
 
 DATA_STREAM, INIT_STREAM, BATCH_STREAM, CLV_STREAM = 0xDA7A, 0x5EED, 0xBA7C, 0xC1F5
-
-TARGETS = {
-    # The regression task of Sec. IV: y = 10 x1 - 2 x2^2.
-    "paper": lambda X: 10.0 * X[:, 0] - 2.0 * X[:, 1] ** 2,
-}
-
-
-def check_task(n_samples: int, target: str, n_inputs: int, n_outputs: int) -> None:
-    """Raise ValueError, naming the config field, if the data set (n_samples, target) cannot
-    train a network with N1 = n_inputs inputs and N3 = n_outputs outputs."""
-    if n_samples < 1:
-        raise ValueError(f"data.n_samples: must be positive, got {n_samples}")
-    if target not in TARGETS:
-        raise ValueError(f"data.target: unknown target {target!r}; choose one of {sorted(TARGETS)}")
-    if n_outputs != 1:
-        raise ValueError(f"network.shape: data.target {target!r} has one output; the network has N3 = {n_outputs}")
-    if target == "paper" and n_inputs < 2:
-        raise ValueError(f"network.shape: the 'paper' target y = 10 x1 - 2 x2^2 needs N1 >= 2 inputs, got {n_inputs}")
-
-
-def make_task(n_samples: int = 1000, seed: int = 0, target: str = "paper", n_inputs: int = 2,
-              n_outputs: int = 1):
-    """The regression data set: X (n, N1) with x ~ N(0, I), y (n, 1) = target(X)."""
-    check_task(n_samples, target, n_inputs, n_outputs)
-    X = np.random.default_rng([int(seed), DATA_STREAM]).standard_normal((n_samples, n_inputs))
-    return X, TARGETS[target](X)[:, None]
-
 
 # ----------------------------------------------------------------------------------
 # Initialization.

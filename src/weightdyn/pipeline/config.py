@@ -32,10 +32,11 @@ import yaml
 from ..analysis.config import BIN_STRATEGIES, FTLE_FORMS, PredictConfig
 from ..engine import columns as col
 from ..engine.config import EngineConfig
+from ..engine.ensemble import task_of
 from ..model.activations import ACTIVATIONS
 from ..model.flow import BATCH_GRADIENTS, JACOBIANS
-from ..model.streams import (BATCH_MODES, BATCH_SAMPLINGS, HE_BIASES, HE_DISTRIBUTIONS, HE_SCALES, INITS, TARGETS,
-                             check_task)
+from ..model.streams import BATCH_MODES, BATCH_SAMPLINGS, HE_BIASES, HE_DISTRIBUTIONS, HE_SCALES, INITS
+from ..model.tasks import DRAWN, TASKS, file_digest
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = ROOT / "config.yaml"
@@ -84,14 +85,29 @@ def settings(cfg: dict) -> list[tuple[str, str]]:
     return [(a, i) for a in st["activations"] for i in st["inits"]]
 
 
+def inactive_keys(cfg: dict) -> list[tuple[str, str]]:
+    """The keys that the config's other choices leave unused: the numeric Jacobian's step
+    under the analytic one, the file of a task that is not read from one, the size and
+    seed of a data set that is not drawn."""
+    out = [("training", "jacobian_step")] if cfg["training"]["jacobian"] == "analytic" else []
+    if cfg["data"]["target"] != "file":
+        out.append(("data", "file"))
+    if cfg["data"]["target"] not in DRAWN:
+        out += [("data", "n_samples"), ("data", "seed")]
+    return out
+
+
 def numeric_config(cfg: dict) -> dict:
     """The part of the config that determines a shard's content (besides setting and seeds):
-    the numeric sections without the keys only the analysis reads, and without the step of
-    the numeric Jacobian where the Jacobian is analytic."""
-    out = {key: {k: v for k, v in cfg[key].items() if k not in ANALYSIS_ONLY.get(key, ())}
+    the numeric sections without the keys only the analysis reads and without the inactive
+    keys; a task read from a file adds the SHA-256 of its bytes (data.file.sha256), so a
+    changed file changes the numeric config."""
+    out = {key: {k: copy.deepcopy(v) for k, v in cfg[key].items() if k not in ANALYSIS_ONLY.get(key, ())}
            for key in NUMERIC_SECTIONS}
-    if out["training"].get("jacobian") == "analytic":
-        out["training"].pop("jacobian_step", None)
+    for section, key in inactive_keys(cfg):
+        del out[section][key]
+    if "file" in out["data"]:
+        out["data"]["file"]["sha256"] = file_digest(out["data"]["file"]["path"])
     return out
 
 
@@ -123,7 +139,7 @@ def schema() -> dict:
     predict["inits"]["items"]["enum"] = inits
     names = (f"({'|'.join(re.escape(n) for n in names)})" for names in (activations, inits))
     settings["runs_per_setting"]["propertyNames"]["pattern"] = "^{}_{}$".format(*names)
-    props["data"]["target"]["enum"] = list(TARGETS)
+    props["data"]["target"]["enum"] = list(TASKS)
     for section, key, names in (("init", "he_scale", HE_SCALES), ("init", "he_distribution", HE_DISTRIBUTIONS),
                                 ("init", "he_biases", HE_BIASES), ("training", "batch_mode", BATCH_MODES),
                                 ("training", "batch_sampling", BATCH_SAMPLINGS),
@@ -215,11 +231,10 @@ def _verdict(build) -> list[str]:
 def _library_problems(cfg: dict) -> list[str]:
     """The verdicts of the engine (per configured activation), the task and the
     prediction settings on this config."""
-    data, shape = cfg["data"], cfg["network"]["shape"]
     problems = []
     for activation in cfg["settings"]["activations"]:
         problems += _verdict(lambda: EngineConfig.from_config(cfg, activation))
-    problems += _verdict(lambda: check_task(data["n_samples"], data["target"], shape[0], shape[2]))
+    problems += _verdict(lambda: task_of(cfg).check())
     problems += _verdict(lambda: PredictConfig.from_config(cfg))
     return list(dict.fromkeys(problems))  # the engine's verdict on the shared sections, once
 
@@ -228,14 +243,19 @@ def _pipeline_problems(cfg: dict) -> list[str]:
     """Rules of the pipeline alone: run counts name configured settings; a batch fits in
     the data set."""
     problems = []
-    st, tr, n = cfg["settings"], cfg["training"], cfg["data"]["n_samples"]
+    st, tr = cfg["settings"], cfg["training"]
     configured = [col.setting_name(a, i) for a, i in settings(cfg)]
     for key in st["runs_per_setting"]:
         if key not in configured:
             problems.append(f"settings.runs_per_setting.{key}: not a configured setting "
                             f"(settings.activations x settings.inits = {', '.join(sorted(configured))})")
-    if tr["batch_size"] > n:
-        problems.append(f"training.batch_size: {tr['batch_size']} exceeds data.n_samples = {n} "
+    try:
+        n = task_of(cfg).size
+    except ValueError:  # the task's own problem, which _library_problems reports
+        n = None
+    if n is not None and tr["batch_size"] > n:
+        size = f"data.n_samples = {n}" if cfg["data"]["target"] in DRAWN else f"the {n} samples of the data set"
+        problems.append(f"training.batch_size: {tr['batch_size']} exceeds {size} "
                         "(a mini-batch is a part of the data set)")
     return problems
 

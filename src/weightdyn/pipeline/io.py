@@ -165,8 +165,9 @@ def read_parquet(path) -> pd.DataFrame:
 # Shards.
 
 def write_shard(df: pd.DataFrame, path, *, numeric: dict, activation: str, init: str,
-                seeds: Sequence[int], wall_time_s: float) -> Path:
-    """Write the runs of one (setting, seed block) with their provenance.
+                seeds: Sequence[int], wall_time_s: float, data_sha256: str) -> Path:
+    """Write the runs of one (setting, seed block) with their provenance, the SHA-256 of
+    the data set's values (`model.tasks.data_digest`) among it.
 
     Checks that `df` holds exactly the runs `seeds` of the setting, in order (a runs
     shard), or that order repeated once per window (a CLV window shard).
@@ -186,6 +187,7 @@ def write_shard(df: pd.DataFrame, path, *, numeric: dict, activation: str, init:
         n_runs=len(seeds),
         numeric_config=numeric,
         config_hash=config_hash(numeric),
+        data_sha256=data_sha256,
         wall_time_s=float(wall_time_s),
     )
     return write_parquet(df, path, metadata)
