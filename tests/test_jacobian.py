@@ -8,7 +8,7 @@ from weightdyn.model.activations import ACTIVATIONS, activation
 from weightdyn.model.layout import Shape, pack, unpack
 from weightdyn.model.network import loss
 
-SHAPES = [(2, 2, 1), (3, 5, 2), (1, 4, 3)]
+SHAPES = [(2, 2, 1), (3, 5, 2), (1, 4, 3), (2, 8, 1), (10, 8, 1)]  # the last two: the widths of the study beyond the paper
 
 
 def random_problem(shape, rng, runs=3, batch=16, scale=1.0):

@@ -8,7 +8,7 @@ from weightdyn.model.streams import initial_state
 from weightdyn.model.tasks import make_task
 
 
-@pytest.mark.parametrize("shape", [(2, 2, 1), (3, 5, 1), (1, 4, 1), (2, 1, 1)])
+@pytest.mark.parametrize("shape", [(2, 2, 1), (3, 5, 1), (1, 4, 1), (2, 1, 1), (2, 8, 1), (10, 8, 1)])
 @pytest.mark.parametrize("act", ["relu", "tanh", "gelu", "sigmoid"])
 def test_kernel_interval_equals_general_steps(shape, act):
     """theta, Q and the first-step batch cost after k steps equal k explicit Euler steps
