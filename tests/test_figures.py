@@ -80,7 +80,7 @@ EXPECTED = {
     "fig13_auc_cos_high": (2, lambda ax: "AUC" in ax.get_ylabel()),
     "fig14_le_vs_final_loss_wide": (18, lambda ax: ax.get_yscale() == "log" and loss_label(ax.get_ylabel())),
     "fig15_roc_curves": (3, lambda ax: ax.get_xlabel() == "false positive rate" and ax.get_ylabel() == "true positive rate"),
-    "fig16_restart_policy": (2, lambda ax: "compute" in ax.get_ylabel() or "saving" in ax.get_ylabel()),
+    "fig16_restart_policy": (8, lambda ax: "compute" in ax.get_ylabel() or "saving" in ax.get_ylabel()),
 }
 
 

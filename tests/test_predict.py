@@ -335,7 +335,7 @@ def test_no_runs_to_predict_gives_empty_tables_not_errors():
     t1 = table1(tables["best"], cfg)
     assert len(t1) == 4 and "nothing to show" in markdown.table1_markdown(t1, cfg=cfg)
     md = markdown.comparison_markdown(runs, tables, restart, load_config(), synthetic_windows(runs))
-    assert "No AUCs were computed." in md and "Not computed: no high-loss setting" in md
+    assert "No AUCs were computed." in md and "Not computed: no setting of the config is predicted for it" in md
 
 
 def test_result_does_not_depend_on_row_order():
@@ -386,16 +386,42 @@ def test_expected_compute():
 
 def test_restart_policy_table(predicted, runs):
     _, split, tables = predicted
-    table = restart_policy(runs, tables["best"], CHECKPOINTS, DT, 36667, quick_cfg(bootstrap=boot(30)), split)
+    cfg = quick_cfg(bootstrap=boot(30))
+    table = restart_policy(runs, tables["best"], CHECKPOINTS, DT, 36667, cfg, split)
     assert list(table.columns) == RESTART_COLUMNS
-    assert set(table["activation"]) == {"relu"}
-    assert len(table) == len(CHECKPOINTS) * 5
-    oracle = table[table["predictor"] == "oracle"]
-    assert (oracle["missed_high"] == 0).all() and (oracle["stopped_good"] == 0).all()
-    assert (table["saving"] <= oracle["saving"].max() + 1e-12).all()
-    loss = table[table["predictor"] == "loss"]
+    high, low = (table[table["policy"] == policy] for policy in ("avoid_high", "reach_low"))
+    assert set(high["activation"]) == {"relu"} and set(low["activation"]) == set(runs["activation"])
+    assert len(high) == len(CHECKPOINTS) * 5 and len(low) == len(CHECKPOINTS) * 5 * len(set(runs["activation"]))
+    for policy in (high, low):
+        oracle = policy[policy["predictor"] == "oracle"]
+        assert (oracle["missed_bad"] == 0).all() and (oracle["stopped_good"] == 0).all()
+        assert (policy["saving"] <= oracle["saving"].max() + 1e-12).all()
+        assert policy["saving_train"].notna().all()
+    loss = high[high["predictor"] == "loss"]
     assert (loss["saving"] > 0).all() and (loss["saving_ci_low"] <= loss["saving"]).all()
-    assert table["saving_train"].notna().all()
+    # a good network is a low one: without a policy it takes 1 / (share of low runs) runs
+    train, test = setting_halves(runs, split, "relu", "he")
+    p_low = event_labels(test, "low", cfg.low_loss, cfg.high_loss).mean()
+    relu = low[low["activation"] == "relu"]
+    np.testing.assert_allclose(relu["compute_without"], 1.0 / p_low)
+    oracle = relu[relu["predictor"] == "oracle"]
+    frac = oracle["cost_fraction"].to_numpy(float)
+    np.testing.assert_allclose(oracle["compute_with"], (frac * (1 - p_low) + p_low) / p_low)
+
+
+def test_reach_low_stops_on_a_low_score_of_the_low_event():
+    """C(t) that is the final loss itself: the policy stops the runs not ending low (a low
+    loss is a low score) and nearly reaches the oracle (its 10 bins leave one bin mixed);
+    stopping on a high score would stop the good runs and save nothing."""
+    runs = synthetic_runs(n=400, settings=(("relu", "he"),), P=2, labels=["0.015"])
+    runs["loss_t0.015"] = runs["final_loss"]
+    cfg = quick_cfg(n_bins=10)
+    split = split_runs(runs, cfg)
+    table = restart_policy(runs, predict_all(runs, [500], DT, cfg, split)["best"], [500], DT, 36667, cfg, split)
+    low = table[table["policy"] == "reach_low"].set_index("predictor")
+    assert low.loc["loss", "stopped_good"] <= 2 and low.loc["loss", "stopped_bad"] > 100
+    assert low.loc["loss", "saving"] > 0.8 * low.loc["oracle", "saving"] > 0.5
+    assert low.loc["loss", "threshold"] < np.inf
 
 
 def test_restart_threshold_comes_from_out_of_fold_scores():
@@ -407,7 +433,7 @@ def test_restart_threshold_comes_from_out_of_fold_scores():
     cfg = quick_cfg(n_bins=20)
     split = split_runs(runs, cfg)
     table = restart_policy(runs, predict_all(runs, [500], DT, cfg, split)["best"], [500], DT, 36667, cfg, split)
-    loss = table[table["predictor"] == "loss"].iloc[0]
+    loss = table[(table["predictor"] == "loss") & (table["policy"] == "avoid_high")].iloc[0]
     train, _ = setting_halves(runs, split, "relu", "he")
     high, frac = event_labels(train, "high", 4.0, 100.0), 500 / 36667
     x = train[["loss_t0.015"]].to_numpy()
@@ -415,7 +441,7 @@ def test_restart_threshold_comes_from_out_of_fold_scores():
     in_sample = s >= choose_threshold(s, ~high, frac)
     promised = 1 - expected_compute(in_sample, ~high, frac) / expected_compute(np.zeros(len(x), bool), ~high, frac)
     assert promised > 0.03 and loss["saving_train"] < promised / 4
-    assert loss["stopped_high"] <= 1 and loss["saving"] <= 0.01
+    assert loss["stopped_bad"] <= 1 and loss["saving"] <= 0.01
 
 
 # ----------------------------------------------------------------------------------
@@ -433,7 +459,7 @@ def test_comparison_document_contains_each_claim(predicted, runs):
                  "3% of ReLU + He runs have three positive", "no tanh + He run has three positive",
                  "only when the three leading LEs are positive", "mean |cos theta_ij| between CLVs",
                  "pairs (1,2), (1,3), (2,3), (3,4), (4,5), (5,6) show tangencies", "from t = 0.03 on", "Table I",
-                 "Local and cumulative FTLE forms", "restart policy", "raw (> 0)", "with tolerance (> 1e-06)",
+                 "Local and cumulative FTLE forms", "restart policies", "raw (> 0)", "with tolerance (> 1e-06)",
                  "- Rule: ", "CLV angles: the start, the window", "Which reading the evidence supports",
                  "start-independent CLVs"):
         assert text in md, text

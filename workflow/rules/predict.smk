@@ -5,7 +5,7 @@ predictor, checkpoint), the best member of every group (chosen by cross-validati
 training half) with the bootstrap draws behind its interval, the ROC curves, and Table I
 (CSV and Markdown).
 restart_policy: the expected compute per good network with and without stopping runs
-predicted to end with a high final loss (beyond the paper).
+predicted to end high, or predicted not to end low (beyond the paper).
 Settings: `events` (thresholds), `predict` and `lyapunov.clv_start` of the config.
 """
 

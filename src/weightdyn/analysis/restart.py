@@ -1,9 +1,14 @@
-"""A restart policy: the use the paper proposes for the high-loss predictor (beyond the paper).
+"""Restart policies (beyond the paper): stop a run at checkpoint t on a prediction of its
+final loss and start a fresh one.
 
-Stop a run that is predicted to end with c_f > high_loss at checkpoint t and start a
-fresh one; `restart_policy` reports the expected compute per good network with and
-without the policy on the test half, the policy (classifier and threshold) set on the
-training half alone.
+    avoid_high  the use the paper proposes: stop runs predicted to end with c_f > high_loss;
+                a good network is one that does not (ReLU only, as the high-loss prediction)
+    reach_low   stop runs predicted not to reach the low cluster c_f < low_loss; a good
+                network is a low-loss one (every predicted setting)
+
+`restart_policy` reports the expected compute per good network with and without each
+policy on the test half, the policy (classifier and threshold) set on the training half
+alone.
 """
 from __future__ import annotations
 
@@ -20,10 +25,12 @@ from .rocauc import percentile_interval
 from .split import split_runs
 from .table1 import best_row
 
-ORACLE = "oracle"  # stops exactly the high runs: the bound for any predictor
+ORACLE = "oracle"  # stops exactly the runs that will not be good: the bound for any predictor
+# policy -> (the event whose prediction stops a run, whether a good network is that event)
+POLICIES = {"avoid_high": ("high", False), "reach_low": ("low", True)}
 RESTART_COLUMNS = [
-    "activation", "init", "t", "t_label", "interval", "cost_fraction", "predictor", "threshold",
-    "n_train", "n_test", "high_test", "stopped", "stopped_high", "stopped_good", "missed_high",
+    "policy", "activation", "init", "t", "t_label", "interval", "cost_fraction", "predictor", "threshold",
+    "n_train", "n_test", "bad_test", "stopped", "stopped_bad", "stopped_good", "missed_bad",
     "p_good", "compute_without", "compute_with", "saving", "saving_ci_low", "saving_ci_high", "saving_train", "status",
 ]
 
@@ -55,42 +62,58 @@ def choose_threshold(score: np.ndarray, good: np.ndarray, cost_fraction: float) 
 
 def restart_policy(runs: pd.DataFrame, best: pd.DataFrame, checkpoints: Sequence[int], dt: float, n_intervals: int,
                    cfg: PredictConfig, split: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Expected compute per good network (c_f <= high_loss, not diverged) with and without
-    stopping runs predicted to end high at each checkpoint, on the test half.
+    """Expected compute per good network with and without each policy of POLICIES at each
+    checkpoint, on the test half: avoid_high stops runs predicted to end high (good: c_f <=
+    high_loss, not diverged), reach_low stops runs predicted not to end low (good: c_f <
+    low_loss); a run is stopped where its score for the event is at least the threshold
+    (avoid_high) or at most minus it (reach_low).
 
     Predictors: the best single FTLE (form cfg.ftle_form, chosen by cross-validation on
     the training half, the `best` table), the SVM on the FTLEs, C(t), the mean
-    |cos theta| and an oracle that stops exactly the high runs (the bound for any
-    predictor). Each classifier is fitted on the training half; the stopping threshold
+    |cos theta| and an oracle that stops exactly the runs that will not be good (the
+    bound for any predictor). Each classifier is fitted on the training half; the stopping threshold
     is the one that minimises the expected compute over its out-of-fold scores of the
     training half (the folds of the best-member choice), so it is set on scores of runs
     the classifier did not see, as the test runs will be. Reported: the test-half saving
     1 - compute_with / compute_without, with a bootstrap interval over the test half (the
     fitted classifier and threshold held fixed), and the out-of-fold saving of the
-    training half (``saving_train``) by which `best_saving` picks a policy. Runs without
+    training half (``saving_train``) by which `best_saving` picks a predictor and checkpoint. Runs without
     finite predictors at t (diverged before it) count as stopped there, by every policy.
     The threshold is a score of the fold models, applied to scores of the model fitted on
     the whole training half; for naive Bayes both are bin rates, for the SVM decision
     values of similar but not equal scale.
     """
     split = split_runs(runs, cfg) if split is None else split
+    rows = [row for policy in POLICIES for row in _policy_rows(policy, runs, best, checkpoints, dt, n_intervals, cfg,
+                                                                split)]
+    out = pd.DataFrame(rows, columns=RESTART_COLUMNS)
+    counts = ["interval", "n_train", "n_test", "bad_test", "stopped", "stopped_bad", "stopped_good", "missed_bad"]
+    return out.astype({c: "Int64" for c in counts})
+
+
+def _policy_rows(policy, runs, best, checkpoints, dt, n_intervals, cfg, split) -> list[dict]:
+    """The rows of one policy: every predictor and the oracle at every checkpoint."""
+    event, good_is_event = POLICIES[policy]
     rows = []
-    tasks = checkpoint_tasks(runs, checkpoints, dt, cfg, split, events=["high"], activations=cfg.high_activations)
-    for train, test, h_train, h_test, key, specs, cols in tasks:
+    tasks = checkpoint_tasks(runs, checkpoints, dt, cfg, split, events=[event],
+                             activations=cfg.high_activations if event == "high" else None)
+    for train, test, e_train, e_test, key, specs, cols in tasks:
+        good_train, good_test = (e_train, e_test) if good_is_event else (~e_train, ~e_test)
+        sign = -1.0 if good_is_event else 1.0  # stop on a high score of the bad event, a low one of the good
         frac = float(key["interval"]) / float(n_intervals)
-        r = best_row(best, "high", key["activation"], key["init"], "ftle", cfg.ftle_form, key["interval"])
+        r = best_row(best, event, key["activation"], key["init"], "ftle", cfg.ftle_form, key["interval"])
         ftle = r["predictor"] if r is not None and r["status"] == "ok" else ftle_name(cfg.ftle_form, 1)
         names = [ftle, svm_name(cfg.ftle_form), LOSS, mean_cos_name(cfg.clv_start)]
         index = {s.name: k for k, s in enumerate(specs)}
         scorer = Scorer(specs, cols)
         X_train, X_test = train.to_numpy(dtype=np.float64), test.to_numpy(dtype=np.float64)
         ok_tr, ok_te = np.isfinite(X_train).all(axis=1), np.isfinite(X_test).all(axis=1)
-        base = dict({k: key[k] for k in ("activation", "init", "t", "t_label", "interval")}, cost_fraction=frac,
-                    n_train=len(train), n_test=len(test), high_test=int(h_test.sum()))
-        status = shortage(h_train[ok_tr], h_test[ok_te], max(cfg.min_events, 2))
-        without = expected_compute(np.zeros(len(test), bool), ~h_test, frac)
-        empty = dict(threshold=np.nan, stopped=None, stopped_high=None, stopped_good=None, missed_high=None,
-                     p_good=float((~h_test).mean()) if len(test) else np.nan, compute_without=without,
+        base = dict(policy=policy, **{k: key[k] for k in ("activation", "init", "t", "t_label", "interval")},
+                    cost_fraction=frac, n_train=len(train), n_test=len(test), bad_test=int((~good_test).sum()))
+        status = shortage(e_train[ok_tr], e_test[ok_te], max(cfg.min_events, 2))
+        without = expected_compute(np.zeros(len(test), bool), good_test, frac)
+        empty = dict(threshold=np.nan, stopped=None, stopped_bad=None, stopped_good=None, missed_bad=None,
+                     p_good=float(good_test.mean()) if len(test) else np.nan, compute_without=without,
                      compute_with=np.nan, saving=np.nan, saving_ci_low=np.nan, saving_ci_high=np.nan,
                      saving_train=np.nan)
         if status != "ok":
@@ -98,19 +121,18 @@ def restart_policy(runs: pd.DataFrame, best: pd.DataFrame, checkpoints: Sequence
         else:
             members = np.array([index[name] for name in names])
             with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-                s_test = np.full((len(test), len(names)), np.inf)
-                s_test[ok_te] = scorer(X_train[ok_tr], h_train[ok_tr], X_test[ok_te], members)
+                s_test = np.full((len(test), len(names)), np.inf)  # no predictors at t: stopped
+                s_test[ok_te] = sign * scorer(X_train[ok_tr], e_train[ok_tr], X_test[ok_te], members)
                 s_train = np.full((len(train), len(names)), np.inf)
-                s_train[ok_tr] = checkpoint_oof_scores(X_train[ok_tr], h_train[ok_tr], scorer, members, key, cfg)
+                s_train[ok_tr] = sign * checkpoint_oof_scores(X_train[ok_tr], e_train[ok_tr], scorer, members, key, cfg)
             for j, name in enumerate(names):
-                thr = choose_threshold(s_train[:, j], ~h_train, frac)
-                rows.append(_policy_row(dict(base, predictor=name, threshold=thr), s_test[:, j] >= thr, h_test, frac,
-                                        cfg, saving_train=_saving(s_train[:, j] >= thr, ~h_train, frac)[0]))
-        rows.append(_policy_row(dict(base, predictor=ORACLE, threshold=np.nan), h_test.copy(), h_test, frac, cfg,
-                                saving_train=_saving(h_train, ~h_train, frac)[0]))
-    out = pd.DataFrame(rows, columns=RESTART_COLUMNS)
-    counts = ["interval", "n_train", "n_test", "high_test", "stopped", "stopped_high", "stopped_good", "missed_high"]
-    return out.astype({c: "Int64" for c in counts})
+                thr = choose_threshold(s_train[:, j], good_train, frac)
+                rows.append(_policy_row(dict(base, predictor=name, threshold=sign * thr), s_test[:, j] >= thr,
+                                        good_test, frac, cfg,
+                                        saving_train=_saving(s_train[:, j] >= thr, good_train, frac)[0]))
+        rows.append(_policy_row(dict(base, predictor=ORACLE, threshold=np.nan), ~good_test, good_test, frac, cfg,
+                                saving_train=_saving(~good_train, good_train, frac)[0]))
+    return rows
 
 
 def _saving(stop: np.ndarray, good: np.ndarray, frac: float) -> tuple[float, float, float]:
@@ -120,16 +142,17 @@ def _saving(stop: np.ndarray, good: np.ndarray, frac: float) -> tuple[float, flo
     return (1.0 - with_ / without if np.isfinite(without) else float("nan")), without, with_
 
 
-def _policy_row(row: dict, stop: np.ndarray, high: np.ndarray, frac: float, cfg: PredictConfig,
+def _policy_row(row: dict, stop: np.ndarray, good: np.ndarray, frac: float, cfg: PredictConfig,
                 saving_train: float) -> dict:
     """The counts, compute and test-half saving (with its interval) of a stopping rule."""
-    good = ~high
+    bad = ~good
     saving, without, with_ = _saving(stop, good, frac)
     # one seed per setting and checkpoint: every predictor's saving on the same resamples
     lo, hi = _bootstrap_saving(stop, good, frac, cfg.n_boot, cfg.ci_level,
-                               boot_seed(cfg.boot_seed, "restart", row["activation"], row["init"], row["t_label"]))
-    return dict(row, stopped=int(stop.sum()), stopped_high=int((stop & high).sum()),
-                stopped_good=int((stop & good).sum()), missed_high=int((~stop & high).sum()),
+                               boot_seed(cfg.boot_seed, "restart", row["policy"], row["activation"], row["init"],
+                                         row["t_label"]))
+    return dict(row, stopped=int(stop.sum()), stopped_bad=int((stop & bad).sum()),
+                stopped_good=int((stop & good).sum()), missed_bad=int((~stop & bad).sum()),
                 p_good=float(good.mean()) if len(good) else np.nan, compute_without=without, compute_with=with_,
                 saving=saving, saving_ci_low=lo, saving_ci_high=hi, saving_train=saving_train,
                 status="ok" if len(stop) else "no test runs")
@@ -146,14 +169,19 @@ def _bootstrap_saving(stop, good, frac, n_boot, level, seed) -> tuple[float, flo
     return float(lo[0]), float(hi[0])
 
 
-def best_saving(restart: pd.DataFrame) -> tuple[pd.Series, pd.Series | None] | None:
-    """The computed policy with the largest out-of-fold saving on the training half (its
-    test-half saving is the one to report), and the oracle of its setting and checkpoint
-    (None if missing); None without a computed policy."""
-    ok = restart[restart["status"] == "ok"] if len(restart) else restart
+def best_saving(restart: pd.DataFrame, policy: str = "avoid_high",
+                activation: str | None = None) -> tuple[pd.Series, pd.Series | None] | None:
+    """The computed predictor and checkpoint of `policy` (and `activation`, if given) with
+    the largest out-of-fold saving on the training half (its test-half saving is the one
+    to report), and the oracle of its setting and checkpoint (None if missing); None
+    without a computed one."""
+    ok = restart[(restart["status"] == "ok") & (restart["policy"] == policy)] if len(restart) else restart
+    if activation is not None and len(ok):
+        ok = ok[ok["activation"] == activation]
     real = ok[(ok["predictor"] != ORACLE) & ok["saving_train"].notna()]
     if not len(real):
         return None
     b = real.loc[real["saving_train"].idxmax()]
-    o = ok[(ok["predictor"] == ORACLE) & (ok["t"] == b["t"]) & (ok["activation"] == b["activation"])]
+    o = ok[(ok["predictor"] == ORACLE) & (ok["t"] == b["t"]) & (ok["activation"] == b["activation"])
+           & (ok["init"] == b["init"])]
     return b, (o.iloc[0] if len(o) else None)

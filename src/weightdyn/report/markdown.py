@@ -9,10 +9,10 @@ from ..analysis import paper
 from ..analysis.angles import AngleSetup
 from ..analysis.claims import VERDICTS, Claim, compare_claims, verdict_kind
 from ..analysis.config import PredictConfig
-from ..analysis.restart import ORACLE, best_saving
 from ..analysis.table1 import cell, table1_labels
 from ..engine import columns as col
 from .angles_markdown import clv_lines
+from .restart_markdown import restart_lines
 from .labels import FTLE_FORM_NAMES, md_table, predictor_label, share_text
 
 
@@ -284,37 +284,6 @@ def _form_lines(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) -> li
     return lines + [""]
 
 
-def _restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
-    lines = ["## Beyond the paper: a restart policy", "",
-             f"The paper proposes to stop a run predicted to end with c_f > {p.high_loss:g} and start a fresh one. "
-             f"On the test half: expected compute per good network (c_f <= {p.high_loss:g}), in full training runs, "
-             "without and with "
-             "stopping at checkpoint t. The classifier is fitted on the training half and the stopping threshold "
-             "minimises the expected compute over its out-of-fold scores there (runs it did not see); the saving's "
-             "interval resamples the test half with the policy fixed. 'oracle' stops "
-             "exactly the high-loss runs (the bound for any predictor). Monitoring costs (the tangent dynamics "
-             "needed for FTLEs) are not included.", ""]
-    ok = restart[restart["status"] == "ok"] if len(restart) else restart
-    if not len(ok):
-        reason = restart["status"].iloc[0] if len(restart) else "no high-loss setting in the config"
-        return lines + [f"Not computed: {reason}."]
-    rows = [[r.activation, f"{r.t:g}", predictor_label(r.predictor) if r.predictor != ORACLE else ORACLE,
-             f"{r.stopped} ({r.stopped_high} high, {r.stopped_good} good)", f"{r.missed_high}",
-             f"{r.compute_without:.3f}", f"{r.compute_with:.3f}",
-             f"{r.saving:.1%} [{r.saving_ci_low:.1%}, {r.saving_ci_high:.1%}]"]
-            for r in ok.itertuples()]
-    lines += md_table(["activation", "t", "predictor", "stopped", "high missed", "compute without",
-                        "compute with", "saving [95% CI]"], rows) + [""]
-    best = best_saving(restart)
-    if best is not None:
-        b, o = best
-        lines.append(f"The policy with the largest out-of-fold saving on the training half, "
-                     f"{predictor_label(b['predictor'])} at t = {b['t']:g} ({b['activation']}), saves "
-                     f"{b['saving']:.1%} [{b['saving_ci_low']:.1%}, {b['saving_ci_high']:.1%}] on the test half"
-                     + (f"; the oracle at that checkpoint saves {o['saving']:.1%}." if o is not None else "."))
-    return lines
-
-
 def paper_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg: dict) -> list[Claim]:
     """The paper's claims judged on our runs and prediction tables (`claims.compare_claims`
     with the settings of the pipeline config `cfg`)."""
@@ -375,7 +344,7 @@ def comparison_markdown(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], res
                           f"- Verdict: **{_verdict(c)}**"] + ([f"- Rule: {c.note}"] if c.note else []) + [""]
     lines += (clv_lines(runs, windows, tables["best"], claims, setup, p)
               + _table1_lines(claims, runs, tables["auc"], p) + _form_lines(tables["best"], tables["draws"], p)
-              + _restart_lines(restart, p))
+              + restart_lines(restart, p))
     lines += ["", "## How these numbers were made", "",
               f"- Split: per setting, runs ordered by seed, scikit-learn `train_test_split` (test_size {p.test_size}, "
               f"random_state {p.split_seed}) stratified by outcome (low / intermediate / high).",

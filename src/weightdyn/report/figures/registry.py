@@ -63,7 +63,7 @@ FIGURES = {spec.name: spec for spec in [
     FigureSpec("fig15_roc_curves", ("auc", "roc"), "Fig. 15",
                lambda auc, roc, pcfg, fcfg: fig15_roc(auc, roc, "he", pcfg)),
     FigureSpec("fig16_restart_policy", ("restart",), "none (beyond the paper)",
-               lambda restart, pcfg, fcfg: fig16_restart_policy(restart)),
+               lambda restart, pcfg, fcfg: fig16_restart_policy(restart, pcfg)),
 ]}
 
 
