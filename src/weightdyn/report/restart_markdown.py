@@ -54,10 +54,11 @@ def _picked(sub: pd.DataFrame, policy: str, activation: str) -> list[str]:
     b, o = best
     at = sub[(sub["activation"] == activation) & (sub["t"] == b["t"]) & (sub["init"] == b["init"])]
     loss = at[at["predictor"] == "loss"]
-    times = b["compute_without"] / b["compute_with"]
+    times = [1.0 / (1.0 - b[k]) for k in ("saving", "saving_ci_low", "saving_ci_high")]  # without / with
     text = (f"- {activation}: picked on the training half, {predictor_label(b['predictor'])} at t = {b['t']:g} saves "
-            f"{b['saving']:.1%} [{b['saving_ci_low']:.1%}, {b['saving_ci_high']:.1%}] on the test half: a good network "
-            f"for {times:.2f}x less compute")
+            f"{b['saving']:.1%} [{b['saving_ci_low']:.1%}, {b['saving_ci_high']:.1%}] on the test half "
+            f"({int(b['n_test'] - b['bad_test'])} good of {int(b['n_test'])}): a good network for {times[0]:.2f}x "
+            f"[{times[1]:.2f}, {times[2]:.2f}] less compute")
     if o is not None:
         text += f"; the oracle at that checkpoint {o['compute_without'] / o['compute_with']:.2f}x"
     if len(loss) and loss["status"].iloc[0] == "ok":
