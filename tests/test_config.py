@@ -106,6 +106,10 @@ def test_an_overlays_run_counts_replace_the_demos():
     assert merged == {"tanh_wide": 7}
     assert pc.load_config({"settings": {"runs": 5}})["settings"]["runs_per_setting"] == \
         pc.load_config()["settings"]["runs_per_setting"]
+    # config.yaml's counts apply to the settings configured, so fewer settings are valid as they are
+    relu = pc.load_config({"settings": {"activations": ["relu"]}})
+    assert relu["settings"]["runs_per_setting"] == {"relu_he": 1600} and pc.config_problems(relu) == []
+    assert pc.load_config(relu) == relu
 
 
 def test_schema_has_no_defaults_and_requires_every_key_of_config_yaml():

@@ -21,7 +21,6 @@ import sklearn
 from .config import PredictConfig
 from .evaluate import Scorer, shortage, boot_seed, checkpoint_oof_scores, checkpoint_tasks
 from .predictors import LOSS, ftle_name, mean_cos_name, svm_name
-from .rocauc import percentile_interval
 from .split import split_runs
 from .table1 import best_row
 
@@ -65,8 +64,8 @@ def restart_policy(runs: pd.DataFrame, best: pd.DataFrame, checkpoints: Sequence
     """Expected compute per good network with and without each policy of POLICIES at each
     checkpoint, on the test half: avoid_high stops runs predicted to end high (good: c_f <=
     high_loss, not diverged), reach_low stops runs predicted not to end low (good: c_f <
-    low_loss); a run is stopped where its score for the event is at least the threshold
-    (avoid_high) or at most minus it (reach_low).
+    low_loss); a run is stopped where its score for the event is at least the reported
+    threshold (avoid_high) or at most it (reach_low).
 
     Predictors: the best single FTLE (form cfg.ftle_form, chosen by cross-validation on
     the training half, the `best` table), the SVM on the FTLEs, C(t), the mean
@@ -159,26 +158,35 @@ def _policy_row(row: dict, stop: np.ndarray, good: np.ndarray, frac: float, cfg:
 
 
 def _bootstrap_saving(stop, good, frac, n_boot, level, seed) -> tuple[float, float]:
-    """Percentile interval of the saving over bootstrap resamples of the test half."""
+    """Percentile interval of the saving over bootstrap resamples of the test half. A
+    resample in which the policy keeps no good run has a saving of -inf (no good network
+    at any compute) and stays in: the interval is then unbounded below. Resamples without
+    any good run (no saving defined, with or without the policy) are left out."""
     n = len(stop)
     if n_boot == 0 or n == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     vals = np.array([_saving(stop[idx], good[idx], frac)[0] for idx in (rng.integers(0, n, n) for _ in range(n_boot))])
-    lo, hi = percentile_interval(vals[np.isfinite(vals)][:, None], level)
-    return float(lo[0]), float(hi[0])
+    vals = vals[~np.isnan(vals)]
+    if not len(vals):
+        return float("nan"), float("nan")
+    q = (1.0 - level) / 2.0
+    lo, hi = np.quantile(vals, [q, 1.0 - q], method="inverted_cdf")  # no interpolation: -inf is a value
+    return float(lo), float(hi)
 
 
-def best_saving(restart: pd.DataFrame, policy: str = "avoid_high",
-                activation: str | None = None) -> tuple[pd.Series, pd.Series | None] | None:
-    """The computed predictor and checkpoint of `policy` (and `activation`, if given) with
-    the largest out-of-fold saving on the training half (its test-half saving is the one
-    to report), and the oracle of its setting and checkpoint (None if missing); None
-    without a computed one."""
+def best_saving(restart: pd.DataFrame, policy: str = "avoid_high", activation: str | None = None,
+                predictor: str | None = None) -> tuple[pd.Series, pd.Series | None] | None:
+    """The computed predictor and checkpoint of `policy` (and `activation`, and only
+    `predictor`, if given) with the largest out-of-fold saving on the training half (its
+    test-half saving is the one to report), and the oracle of its setting and checkpoint
+    (None if missing); None without a computed one."""
     ok = restart[(restart["status"] == "ok") & (restart["policy"] == policy)] if len(restart) else restart
     if activation is not None and len(ok):
         ok = ok[ok["activation"] == activation]
     real = ok[(ok["predictor"] != ORACLE) & ok["saving_train"].notna()]
+    if predictor is not None:
+        real = real[real["predictor"] == predictor]
     if not len(real):
         return None
     b = real.loc[real["saving_train"].idxmax()]

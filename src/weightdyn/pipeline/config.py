@@ -63,12 +63,22 @@ def deep_merge(base: dict, overlay: dict, _at: tuple = ()) -> dict:
 
 
 def load_config(*overlays, base: Path | str = DEFAULTS) -> dict:
-    """config.yaml (or `base`) with the overlays (paths of YAML files, or dicts) merged in order."""
+    """config.yaml (or `base`) with the overlays (paths of YAML files, or dicts) merged in
+    order. Where no overlay gives `settings.runs_per_setting`, config.yaml's own counts
+    apply to the settings that are configured (an overlay's are validated as given)."""
     cfg = yaml.safe_load(Path(base).read_text())
+    demo = copy.deepcopy(cfg["settings"]["runs_per_setting"])
     for overlay in overlays:
         if not isinstance(overlay, dict):
             overlay = yaml.safe_load(Path(overlay).read_text()) or {}
         cfg = deep_merge(cfg, overlay)
+    st = cfg.get("settings")
+    if isinstance(st, dict) and st.get("runs_per_setting") == demo and demo:
+        try:
+            configured = {col.setting_name(a, i) for a, i in settings(cfg)}
+        except (KeyError, TypeError):  # a malformed settings section: validation reports it
+            return cfg
+        st["runs_per_setting"] = {key: n for key, n in demo.items() if key in configured}
     return cfg
 
 

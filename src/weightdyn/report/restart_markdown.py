@@ -1,9 +1,11 @@
 """The restart policies' section of the comparison (beyond the paper)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..analysis.config import PredictConfig
+from ..analysis.predictors import LOSS
 from ..analysis.restart import ORACLE, POLICIES, best_saving
 from .labels import md_table, predictor_label
 
@@ -32,9 +34,9 @@ def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
             lines += [f"Not computed: {reason}.", ""]
             continue
         rows = [[f"{r.activation} + {r.init}", f"{r.t:g}", predictor_label(r.predictor) if r.predictor != ORACLE
-                 else ORACLE, f"{r.stopped} ({r.stopped_bad} not good, {r.stopped_good} good)", f"{r.missed_bad}",
-                 f"{r.compute_without:.3f}", f"{r.compute_with:.3f}",
-                 f"{r.saving:.1%} [{r.saving_ci_low:.1%}, {r.saving_ci_high:.1%}]"]
+                 else ORACLE, f"{int(r.stopped)} ({int(r.stopped_bad)} not good, {int(r.stopped_good)} good)",
+                 f"{int(r.missed_bad)}", f"{r.compute_without:.3f}", f"{r.compute_with:.3f}",
+                 f"{_pct(r.saving)} [{_pct(r.saving_ci_low)}, {_pct(r.saving_ci_high)}]"]
                 for r in ok.itertuples()]
         lines += md_table(["setting", "t", "predictor", "stopped", "not good, kept", "compute without",
                            "compute with", "saving [95% CI]"], rows) + [""]
@@ -44,23 +46,35 @@ def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
     return lines
 
 
+def _pct(saving: float) -> str:
+    """A saving in percent; -inf (no good network kept) as such."""
+    return "-inf (no good run kept)" if saving == -np.inf else f"{saving:.1%}"
+
+
+def _times(saving: float) -> str:
+    """How many times less compute a good network takes: 1 / (1 - saving), 0 at -inf."""
+    return f"{1.0 / (1.0 - saving):.2f}x" if np.isfinite(saving) else ("0x" if saving == -np.inf else "n/a")
+
+
 def _picked(sub: pd.DataFrame, policy: str, activation: str) -> list[str]:
     """The predictor and checkpoint with the largest out-of-fold saving on the training
-    half, its test-half saving and how many times less compute a good network takes, beside
-    the oracle and C(t) at that checkpoint."""
+    half, its test-half saving and how many times less compute a good network takes
+    (the saving's interval mapped through 1 / (1 - saving)), beside the oracle at that
+    checkpoint and C(t) at its own checkpoint, picked by the same rule."""
     best = best_saving(sub, policy, activation)
     if best is None:
         return []
     b, o = best
-    at = sub[(sub["activation"] == activation) & (sub["t"] == b["t"]) & (sub["init"] == b["init"])]
-    loss = at[at["predictor"] == "loss"]
-    times = [1.0 / (1.0 - b[k]) for k in ("saving", "saving_ci_low", "saving_ci_high")]  # without / with
     text = (f"- {activation}: picked on the training half, {predictor_label(b['predictor'])} at t = {b['t']:g} saves "
-            f"{b['saving']:.1%} [{b['saving_ci_low']:.1%}, {b['saving_ci_high']:.1%}] on the test half "
-            f"({int(b['n_test'] - b['bad_test'])} good of {int(b['n_test'])}): a good network for {times[0]:.2f}x "
-            f"[{times[1]:.2f}, {times[2]:.2f}] less compute")
+            f"{_pct(b['saving'])} [{_pct(b['saving_ci_low'])}, {_pct(b['saving_ci_high'])}] on the test half "
+            f"({int(b['n_test'] - b['bad_test'])} good of {int(b['n_test'])}): a good network for "
+            f"{_times(b['saving'])} [{_times(b['saving_ci_low'])}, {_times(b['saving_ci_high'])}] less compute")
     if o is not None:
-        text += f"; the oracle at that checkpoint {o['compute_without'] / o['compute_with']:.2f}x"
-    if len(loss) and loss["status"].iloc[0] == "ok":
-        text += f"; C(t) there {loss['saving'].iloc[0]:.1%} ({loss['compute_without'].iloc[0] / loss['compute_with'].iloc[0]:.2f}x)"
+        text += f"; the oracle at that checkpoint {_times(o['saving'])}"
+    loss = best_saving(sub, policy, activation, predictor=LOSS)
+    if loss is not None:
+        c = loss[0]
+        text += (f"; C(t), picked the same way, at t = {c['t']:g}: {_pct(c['saving'])} [{_pct(c['saving_ci_low'])}, "
+                 f"{_pct(c['saving_ci_high'])}], {_times(c['saving'])} [{_times(c['saving_ci_low'])}, "
+                 f"{_times(c['saving_ci_high'])}], with no tangent dynamics to monitor")
     return [text + "."]
