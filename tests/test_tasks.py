@@ -69,6 +69,8 @@ BAD_FILES = {
     "no target column": (dict(target_column=None), "data.file.target_column: the 'file' target needs"),
     "unknown feature": (dict(features=("a", "c")), "data.file.features: "),
     "unknown target column": (dict(target_column="z"), "data.file.target_column: "),
+    "a feature twice": (dict(features=("a", "a")), "data.file.features: a column named twice"),
+    "the target among the features": (dict(features=("a", "y")), "data.file.target_column: 'y' is also a feature"),
 }
 
 
@@ -94,6 +96,18 @@ def test_non_numeric_or_missing_values_are_rejected(tmp_path, column, values, me
         file_task(tmp_path, frame).load()
 
 
+@pytest.mark.parametrize("content, suffix, message", [
+    ("", ".csv", "data.file.path: .* cannot be read as csv"),
+    ("a,b,y\n", ".csv", "data.file.path: .* has no rows"),
+    ("not parquet", ".parquet", "data.file.path: .* cannot be read as parquet"),
+])
+def test_an_unreadable_or_empty_file_names_the_path(tmp_path, content, suffix, message):
+    path = tmp_path / f"data{suffix}"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=f"^{message}"):
+        Task("file", n_inputs=2, path=str(path), features=("a", "b"), target_column="y").load()
+
+
 def test_the_data_digest_follows_the_numbers_not_the_file(tmp_path):
     (tmp_path / "c").mkdir()
     csv = file_task(tmp_path / "c", suffix=".csv")
@@ -113,15 +127,21 @@ def file_config(tmp_path, **sections) -> dict:
     return smoke_config(data=data, settings=RELU_HE, **sections)
 
 
-def test_the_numeric_config_holds_the_files_digest_and_only_active_keys(tmp_path):
+def test_the_numeric_config_holds_the_datas_digest_and_only_active_keys(tmp_path):
     cfg = file_config(tmp_path)
     numeric = pc.numeric_config(cfg)
-    assert set(numeric["data"]) == {"target", "file"} and len(numeric["data"]["file"]["sha256"]) == 64
+    assert set(numeric["data"]) == {"target", "file"}
+    assert numeric["data"]["file"] == {"features": ["u", "v"], "target_column": "target",
+                                       "values_sha256": data_digest(*make_task(64, 5))}
     assert pc.numeric_config(pc.load_config(cfg, {"data": {"seed": 3, "n_samples": 9}})) == numeric
+    # the same values moved and saved another way: the same numeric config
+    frame = pd.read_csv(cfg["data"]["file"]["path"])
+    frame.assign(unused=1.0).to_parquet(tmp_path / "moved.parquet")
+    assert pc.numeric_config(pc.load_config(cfg, {"data": {"file": {"path": str(tmp_path / "moved.parquet")}}})) == numeric
     path = cfg["data"]["file"]["path"]
     with open(path, "a") as handle:
         handle.write("0.1,0.2,0.3\n")
-    assert pc.numeric_config(cfg)["data"]["file"]["sha256"] != numeric["data"]["file"]["sha256"]
+    assert pc.numeric_config(cfg)["data"]["file"]["values_sha256"] != numeric["data"]["file"]["values_sha256"]
     drawn = pc.numeric_config(smoke_config())
     assert set(drawn["data"]) == {"n_samples", "seed", "target"}  # as before files existed: the same hashes
     assert "jacobian_step" not in drawn["training"]

@@ -304,7 +304,7 @@ def window_table(result: EnsembleResult, seeds, activation: str, init: str):
     return pd.concat(parts, ignore_index=True)
 
 
-def simulate(cfg: dict, activation: str, init: str, seeds, progress=None):
+def simulate(cfg: dict, activation: str, init: str, seeds, progress=None, data=None):
     """Simulate the runs `seeds` of one (activation, init) setting of a pipeline config.
 
     Returns (runs, windows), two pandas DataFrames. runs: one row per run in the order of
@@ -315,13 +315,14 @@ def simulate(cfg: dict, activation: str, init: str, seeds, progress=None):
     cos_end_{reading}_i_j and mean_cos_end_{reading} (readings identity and random over
     the end window, paper: random over the checkpoint window) and clv_start_dist_q.
     windows: `window_table`, one row per run and window of the convergence grid.
-    `progress(steps_done, steps_total, runs)` is called after every interval.
+    `progress(steps_done, steps_total, runs)` is called after every interval. `data`: the
+    task's (X, y) if already loaded (default: `task_data(cfg)`).
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("simulate needs at least one seed")
     config = EngineConfig.from_config(cfg, activation)
-    X, y, theta0 = setting_inputs(cfg, config, init, seeds)
+    X, y, theta0 = setting_inputs(cfg, config, init, seeds, data)
     result = integrate(config, theta0, X, y, seeds=seeds, progress=progress)
     return run_table(result, seeds, activation, init), window_table(result, seeds, activation, init)
 
@@ -343,9 +344,10 @@ def task_data(cfg: dict):
     return task_of(cfg).load()
 
 
-def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds):
-    """The task data (X, y) and the initial states (R, P) of runs `seeds` of a config."""
-    X, y = task_data(cfg)
+def setting_inputs(cfg: dict, config: EngineConfig, init: str, seeds, data=None):
+    """The task data (X, y; `data` if given) and the initial states (R, P) of runs `seeds`
+    of a config."""
+    X, y = task_data(cfg) if data is None else data
     ic = cfg["init"]
     return X, y, initial_state(seeds, config.shape, init, float(ic["wide_scale"]), ic["he_biases"], ic["he_scale"],
                                ic["he_distribution"])

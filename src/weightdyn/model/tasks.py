@@ -98,11 +98,21 @@ class Task:
             raise ValueError(f"data.file.path: {self.path}: no such file (from {Path.cwd()})")
         if len(self.features) != self.n_inputs:
             raise ValueError(f"data.file.features: {len(self.features)} columns for N1 = {self.n_inputs} inputs")
+        if len(set(self.features)) != len(self.features):
+            raise ValueError(f"data.file.features: a column named twice in {list(self.features)}")
         if not self.target_column:
             raise ValueError("data.file.target_column: the 'file' target needs the name of its target column")
+        if self.target_column in self.features:
+            raise ValueError(f"data.file.target_column: {self.target_column!r} is also a feature")
         import pandas as pd
 
-        frame = _read_table(path)
+        try:
+            frame = _read_table(path)
+        except Exception as exc:  # whatever the reader says of a file it cannot read
+            raise ValueError(f"data.file.path: {self.path}: cannot be read as {FILE_SUFFIXES[path.suffix.lower()]} "
+                             f"({type(exc).__name__}: {exc})") from exc
+        if len(frame) < 1:
+            raise ValueError(f"data.file.path: {self.path} has no rows")
         missing = [c for c in (*self.features, self.target_column) if c not in frame.columns]
         if missing:
             field = "data.file.target_column" if missing == [self.target_column] else "data.file.features"
@@ -117,8 +127,6 @@ class Task:
                 if bad.any():
                     raise ValueError(f"{field}: column {name!r} of {self.path} has {int(bad.sum())} missing or "
                                      f"non-finite values (first at row {int(np.argmax(bad))})")
-        if len(frame) < 1:
-            raise ValueError(f"data.file.path: {self.path} has no rows")
         return frame[list(self.features)].to_numpy(np.float64), frame[self.target_column].to_numpy(np.float64)
 
     @property
@@ -133,15 +141,6 @@ def _read_table(path: Path):
     if FILE_SUFFIXES[path.suffix.lower()] == "csv":
         return pd.read_csv(path)
     return pd.read_parquet(path)
-
-
-def file_digest(path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def data_digest(X: np.ndarray, y: np.ndarray) -> str:

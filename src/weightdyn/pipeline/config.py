@@ -36,7 +36,7 @@ from ..engine.ensemble import task_of
 from ..model.activations import ACTIVATIONS
 from ..model.flow import BATCH_GRADIENTS, JACOBIANS
 from ..model.streams import BATCH_MODES, BATCH_SAMPLINGS, HE_BIASES, HE_DISTRIBUTIONS, HE_SCALES, INITS
-from ..model.tasks import DRAWN, TASKS, file_digest
+from ..model.tasks import DRAWN, TASKS, data_digest
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = ROOT / "config.yaml"
@@ -110,14 +110,17 @@ def inactive_keys(cfg: dict) -> list[tuple[str, str]]:
 def numeric_config(cfg: dict) -> dict:
     """The part of the config that determines a shard's content (besides setting and seeds):
     the numeric sections without the keys only the analysis reads and without the inactive
-    keys; a task read from a file adds the SHA-256 of its bytes (data.file.sha256), so a
-    changed file changes the numeric config."""
+    keys. A task read from a file is its columns and the SHA-256 of the values read
+    (`model.tasks.data_digest`), not its path or bytes: changed values change the numeric
+    config, a moved or re-saved file with the same values does not."""
     out = {key: {k: copy.deepcopy(v) for k, v in cfg[key].items() if k not in ANALYSIS_ONLY.get(key, ())}
            for key in NUMERIC_SECTIONS}
     for section, key in inactive_keys(cfg):
-        del out[section][key]
+        out[section].pop(key, None)
     if "file" in out["data"]:
-        out["data"]["file"]["sha256"] = file_digest(out["data"]["file"]["path"])
+        out["data"]["file"] = {"features": list(out["data"]["file"]["features"]),
+                               "target_column": out["data"]["file"]["target_column"],
+                               "values_sha256": data_digest(*task_of(cfg).load())}
     return out
 
 
