@@ -68,13 +68,21 @@ def _policy_panels(top, bottom, sub: pd.DataFrame) -> None:
     base = sub.drop_duplicates("t").sort_values("t")
     top.plot(base["t"], base["compute_without"], color="0.4", lw=2, label="without policy")
     ok = ok.assign(label=[policy_label(p) for p in ok["predictor"]])
+    finite = ok[["saving", "saving_ci_low", "saving_ci_high"]].to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    # an interval unbounded below (a resample kept no good run) reaches this floor, marked v
+    floor = (finite.min() - 0.1 * max(np.ptp(finite), 0.1)) if len(finite) else -1.0
     for n_k, label in enumerate(dict.fromkeys(ok["label"])):
         g = ok[ok["label"] == label].sort_values("t")
         st = (dict(color="black", ls="--", marker="s") if g["predictor"].iloc[0] == ORACLE
               else dict(color=PALETTE[n_k % len(PALETTE)], marker="o"))
         top.plot(g["t"], g["compute_with"], lw=1.3, ms=4, label=label, **st)
-        err = np.vstack([g["saving"] - g["saving_ci_low"], g["saving_ci_high"] - g["saving"]])
+        low = g["saving_ci_low"].where(g["saving_ci_low"] > -np.inf, floor)
+        err = np.vstack([g["saving"] - low, g["saving_ci_high"] - g["saving"]])
         bottom.errorbar(g["t"], g["saving"], yerr=np.clip(np.where(np.isfinite(err), err, 0.0), 0.0, None), lw=1.3,
                         ms=4, capsize=2, label=label, **st)
+        unbounded = np.isfinite(g["saving"]) & (g["saving_ci_low"] == -np.inf)
+        bottom.plot(g["t"][unbounded], np.full(int(unbounded.sum()), floor), ls="none", marker="v", ms=6,
+                    color=st["color"])
     ts = sorted(set(sub["t"]))
     bottom.set_xticks(ts, [f"{t:g}" for t in ts])
