@@ -53,3 +53,10 @@ def share_text(s: Share) -> str:
         return "n/a (no runs)"
     lo, hi = s.interval
     return f"{s.k / s.n:.1%} [{lo:.1%}, {hi:.1%}] ({s.k}/{s.n})"
+
+
+def policy_texts(policy: str, low_loss: float, high_loss: float) -> tuple[str, str]:
+    """(the runs a restart policy stops, what a good network is under it), with the
+    thresholds: the one wording of `analysis.restart.POLICIES` for tables and figures."""
+    return {"avoid_high": (f"runs predicted to end with c_f > {high_loss:g}", f"c_f <= {high_loss:g}"),
+            "reach_low": (f"runs predicted not to reach the low cluster c_f < {low_loss:g}", f"c_f < {low_loss:g}")}[policy]

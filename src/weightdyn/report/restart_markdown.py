@@ -7,16 +7,13 @@ import pandas as pd
 from ..analysis.config import PredictConfig
 from ..analysis.predictors import LOSS
 from ..analysis.restart import ORACLE, POLICIES, best_saving
-from .labels import md_table, predictor_label
+from .labels import md_table, policy_texts, predictor_label
 
 
 def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
     """Both policies of `analysis.restart`: their tables on the test half and, per policy,
     the predictor and checkpoint picked on the training half with its saving beside the
     oracle's and the plain loss C(t)'s."""
-    goods = {"avoid_high": f"c_f <= {p.high_loss:g}", "reach_low": f"c_f < {p.low_loss:g}"}
-    stops = {"avoid_high": f"runs predicted to end with c_f > {p.high_loss:g} (the use the paper proposes)",
-             "reach_low": f"runs predicted not to reach the low cluster c_f < {p.low_loss:g}"}
     lines = ["## Beyond the paper: restart policies", "",
              "Stop a run at checkpoint t on an early prediction of its final loss and start a fresh one. On the "
              "test half: the expected compute per good network, in full training runs, without and with the "
@@ -27,7 +24,9 @@ def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
              "not included.", ""]
     for policy in POLICIES:
         sub = restart[restart["policy"] == policy] if len(restart) else restart
-        lines += [f"### Stop {stops[policy]}; a good network has {goods[policy]}", ""]
+        stops, good = policy_texts(policy, p.low_loss, p.high_loss)
+        paper = " (the use the paper proposes)" if policy == "avoid_high" else ""
+        lines += [f"### Stop {stops}{paper}; a good network has {good}", ""]
         ok = sub[sub["status"] == "ok"] if len(sub) else sub
         if not len(ok):
             reason = sub["status"].iloc[0] if len(sub) else "no setting of the config is predicted for it"

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from ...analysis.predictors import parse_name
 from ...analysis.restart import ORACLE, POLICIES
-from ..labels import FTLE_FORM_NAMES, predictor_label
+from ..labels import FTLE_FORM_NAMES, policy_texts, predictor_label
 from .style import activation_name, activations_of, note
 
 PALETTE = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown"]
@@ -24,12 +24,6 @@ def policy_label(predictor: str) -> str:
     return predictor_label(predictor)
 
 
-def policy_title(policy: str, pcfg) -> str:
-    """What a policy stops, and what a good network is, with the config's thresholds."""
-    return {"avoid_high": f"stop runs predicted to end with c_f > {pcfg.high_loss:g}",
-            "reach_low": f"stop runs predicted not to reach c_f < {pcfg.low_loss:g}"}[policy]
-
-
 def fig16_restart_policy(restart: pd.DataFrame, pcfg) -> Figure:
     """Expected compute per good network under each restart policy, and the saving, against
     the checkpoint at which runs are stopped: two rows of panels per policy."""
@@ -38,14 +32,14 @@ def fig16_restart_policy(restart: pd.DataFrame, pcfg) -> Figure:
     axes = fig.subplots(2 * len(POLICIES), len(acts), squeeze=False, sharex="col")
     letters = iter("abcdefghijklmnop")
     for i, policy in enumerate(POLICIES):
-        good = "c_f <= high" if policy == "avoid_high" else "c_f < low"
+        stops, good = policy_texts(policy, pcfg.low_loss, pcfg.high_loss)
         for k, act in enumerate(acts):
             sub = restart[(restart["policy"] == policy) & (restart["activation"] == act)]
             top, bottom = axes[2 * i, k], axes[2 * i + 1, k]
             counts = (f"\n(test half: {int(sub['n_test'].iloc[0])} runs, "
                       f"{int(sub['n_test'].iloc[0] - sub['bad_test'].iloc[0])} good)" if len(sub) else "")
             top.set(ylabel=f"compute per good network\n({good}; full runs)",
-                    title=f"({next(letters)}) {activation_name(act)}, {policy_title(policy, pcfg)}{counts}")
+                    title=f"({next(letters)}) {activation_name(act)}, stop {stops}{counts}")
             bottom.set(xlabel=r"checkpoint $t$ at which runs are stopped", ylabel="saving (fraction of compute)",
                        title=f"({next(letters)}) {activation_name(act)}: saving")
             bottom.axhline(0.0, color="0.5", lw=0.7, ls=":")
