@@ -490,7 +490,7 @@ def test_comparison_document_contains_each_claim(predicted, runs):
     # the summary counts every verdict part, by kind
     n_parts = sum(len(c.verdicts) for c in found)
     assert f"Summary over {len(found)} claims ({n_parts} verdicts;" in md
-    assert re.search(r"\d+ not testable\.", md)
+    assert re.search(r"\d+ not testable, \d+ does not apply\.", md)
 
 
 def test_binning_cap_matches_a_perfect_predictor():

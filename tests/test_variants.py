@@ -16,8 +16,10 @@ from weightdyn.pipeline.io import read_parquet
 from weightdyn.pipeline.variants import MAIN_ROOT, length_pairs, root_configs, shard_roots
 
 RELU_HE = {"activations": ["relu"], "inits": ["he"]}
+RELATIVE = {"low_kind": "quantile", "low_loss": 0.3, "high_kind": "constant", "high_loss": 10.0}
 VARIANTS = {"random_start": {"lyapunov": {"clv_start": "random"}}, "layer": {"init": {"he_scale": "layer"}},
-            "short": {"training": {"n_intervals": 50}}}
+            "short": {"training": {"n_intervals": 50}},
+            "friedman": {"data": {"target": "friedman1"}, "network": {"shape": [5, 2, 1]}, "events": RELATIVE}}
 
 
 def variants_config(**variants) -> dict:
@@ -84,11 +86,17 @@ def test_each_variant_is_a_complete_result_set_on_shared_shards(variants_run):
 def test_the_comparison_across_variants(variants_run):
     out = variants_run / "results" / "variants"
     md = (out / "comparison.md").read_text()
-    assert "| share | paper | random_start | layer | short |" in md
+    assert "| share | paper | random_start | layer | short | friedman |" in md
     assert "init.he_scale = layer" in md and "lyapunov.clv_start = random" in md
     long = read_parquet(out / "comparison.parquet")
     assert set(long["variant"]) == set(VARIANTS)
-    assert set(long["section"]) == {"claim", "headline", "horizon", "table1", "lengths"}
+    assert {"claim", "headline", "horizon", "table1", "lengths", "outcome", "early"} <= set(long["section"]) <= {
+        "claim", "headline", "horizon", "table1", "lengths", "outcome", "early", "restart"}
+    # every run is low, intermediate, high or diverged, once
+    outcome = long[long["section"] == "outcome"]
+    split = outcome[outcome["row"].str.rsplit(":", n=1).str[1].isin(["low", "intermediate", "high", "diverged"])]
+    assert np.allclose(split.groupby(["variant", split["row"].str.split(":").str[0]])["value"].sum(), 1.0)
+    assert (out / "variants_study.png").stat().st_size > 10_000
     # short and random_start train the same runs for 50 and 60 intervals
     lengths = long[long["section"] == "lengths"]
     assert set(lengths["variant"]) == {"random_start"} and (lengths["n"] == 6).all()
@@ -99,6 +107,34 @@ def test_the_comparison_across_variants(variants_run):
     head = long[long["section"] == "headline"]
     assert ((head["low"] <= head["value"]) & (head["value"] <= head["high"])).all()
     assert (out / "variants_headline.png").stat().st_size > 10_000
+
+
+def test_relative_events_of_another_task(variants_run):
+    """The Friedman #1 variant judges its runs by relative events: low below the 0.3
+    quantile of its c_f, high above 10 x the constant predictor's cost (60 intervals train
+    little); the paper's claims
+    do not apply to it, and the comparison lists every variant's thresholds."""
+    from weightdyn.engine import task_data
+    from weightdyn.model.network import constant_loss
+
+    root = variants_run / "results" / "variants" / "friedman"
+    runs = read_parquet(root / "tables" / "runs.parquet")
+    cfg = root_configs(variants_config())["results/variants/friedman"]
+    X, y = task_data(cfg)
+    assert X.shape[1] == 5 and (runs["constant_loss"] == constant_loss(y)).all()
+    summary = pd.read_csv(root / "tables" / "summary_relu_he.csv").set_index("quantity")["value"]
+    assert float(summary["low_loss_threshold"]) == pytest.approx(np.quantile(runs["final_loss"], 0.3))
+    assert float(summary["high_loss_threshold"]) == pytest.approx(10.0 * constant_loss(y))
+    claims = read_parquet(root / "tables" / "claims.parquet")
+    assert set(claims["verdict_kind"]) == {"does not apply"}
+    assert "The paper's claims do not apply to this config" in (root / "paper_comparison.md").read_text()
+    md = (variants_run / "results" / "variants" / "comparison.md").read_text()
+    assert "## Events" in md and "the 0.3 quantile of the He runs' c_f" in md
+    assert "The paper's claims do not apply to friedman (the task is friedman1" in md
+    auc = read_parquet(root / "tables" / "auc.parquet")  # the split and the events of the prediction
+    low = auc[(auc["event"] == "low") & (auc["predictor"] == "loss")]
+    assert (low["positives"] + low["positives_train"] == int((runs["final_loss"] < float(
+        summary["low_loss_threshold"])).sum())).all()
 
 
 def test_deleting_one_variants_shard_reruns_only_that_variant(copied):

@@ -42,6 +42,8 @@ rule summarize:
                        labels={"setting": "{setting}"}),
     params:
         events=conf("events"),
+        predict=conf("predict"),
+        lyapunov=conf("lyapunov"),
         summary=conf("summary"),
     log:
         "{root}/logs/summarize_{setting}.log",
@@ -71,7 +73,9 @@ rule clv_convergence:
         pairs=report(CLV_CONVERGENCE["pairs"], caption="../report/clv_convergence.rst",
                      category="CLV convergence", subcategory="{root}", labels={"table": "per pair"}),
     params:
-        high_loss=conf("events", "high_loss"),
+        events=conf("events"),
+        predict=conf("predict"),
+        lyapunov=conf("lyapunov"),
         tolerance=conf("figures", "clv_start_tolerance"),
     log:
         "{root}/logs/clv_convergence.log",

@@ -24,6 +24,7 @@ from weightdyn.engine.config import EngineConfig  # noqa: E402
 from weightdyn.pipeline.config import ConfigError, load_config, numeric_config, settings, validate_config  # noqa: E402
 from weightdyn.pipeline.io import config_hash  # noqa: E402
 from weightdyn.pipeline.variants import MAIN_ROOT, VARIANTS_ROOT, root_configs, shard_roots, variant_name  # noqa: E402
+from weightdyn.analysis.paper import not_applicable as paper_not_applicable  # noqa: E402
 
 ENV = "../../envs/weightdyn.yaml"
 
@@ -155,8 +156,9 @@ def simulate_mem_mb(wildcards, attempt) -> int:
 # The variants' comparison (workflow/rules/variants.smk).
 
 def variant_inputs(name):
-    """Input function: the `name` table (runs, best or claims) of every variant."""
-    paths = {"runs": TABLES["runs"], "best": PREDICT_OUT["best"], "claims": CLAIMS}  # of the rules' files
+    """Input function: the `name` table (runs, best, claims or restart) of every variant."""
+    paths = {"runs": TABLES["runs"], "best": PREDICT_OUT["best"], "claims": CLAIMS,  # of the rules' files
+             "restart": RESTART_OUT}
 
     def inputs(wildcards):
         if not VARIANT_ROOTS:
@@ -174,7 +176,7 @@ def variant_summary(root) -> dict:
                      for a, i in settings(CONFIGS[root]))
     shards_of = f"{SHARD_ROOT[root]}/shards"
     return dict(overrides=config["variants"][name], runs=runs, shards_of=shards_of,
-                intervals=CONFIGS[root]["training"]["n_intervals"], events=CONFIGS[root]["events"])
+                intervals=CONFIGS[root]["training"]["n_intervals"], not_applicable=paper_not_applicable(CONFIGS[root]))
 
 
 # ----------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ for _rule, _names in FIGURE_GROUPS.items():
         name:
             _rule
         input:
-            **{key: FIGURE_TABLES[key] for key in sorted({k for n in _names for k in FIGURES[n].inputs})},
+            # the runs table always: relative event thresholds are resolved from it
+            **{key: FIGURE_TABLES[key] for key in sorted({"runs"} | {k for n in _names for k in FIGURES[n].inputs})},
         output:
             **figure_outputs(_names),
         params:

@@ -7,7 +7,7 @@ The HTML report itself is made by Snakemake from the report() outputs of every r
 
 COMPARISON = "{root}/paper_comparison.md"
 CLAIMS = "{root}/tables/claims.parquet"
-COMPARISON_SECTIONS = ("settings", "training", "lyapunov", "events", "predict", "figures", "summary")
+COMPARISON_SECTIONS = ("data", "network", "settings", "training", "lyapunov", "events", "predict", "figures", "summary")
 
 
 rule paper_comparison:

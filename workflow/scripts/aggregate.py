@@ -11,7 +11,8 @@ from weightdyn.pipeline.io import (concat_shards, provenance, read_metadata,  # 
                           read_parquet, write_parquet)
 from weightdyn.engine import task_data  # noqa: E402
 from weightdyn.model.tasks import data_digest  # noqa: E402
-from weightdyn.engine.columns import ID_COLUMNS, WINDOW  # noqa: E402
+from weightdyn.engine.columns import CONSTANT_LOSS, DIVERGED_STEP, ID_COLUMNS, WINDOW  # noqa: E402
+from weightdyn.model.network import constant_loss  # noqa: E402
 from weightdyn.pipeline.variants import job_config  # noqa: E402
 
 cfg, p, out = job_config(snakemake), snakemake.params, snakemake.output
@@ -28,6 +29,7 @@ with job_log(snakemake) as log:
         raise RuntimeError(f"{len(other)} shards were trained on another data set (first: {other[0]}); "
                            "delete them (or run snakemake with --forcerun simulate)")
     runs = concat_shards(shards, expected_hash=p.numeric_hash)
+    runs.insert(runs.columns.get_loc(DIVERGED_STEP) + 1, CONSTANT_LOSS, constant_loss(y))  # relative events
     sources = sorted({read_metadata(path).get("source_hash", "unrecorded") for path in shards})
     if len(sources) > 1:
         print(f"note: the shards were computed by {len(sources)} versions of the library source: "

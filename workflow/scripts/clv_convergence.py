@@ -5,14 +5,16 @@ from weightdyn.pipeline.rules import job_log, pin_threads
 pin_threads(snakemake.threads)  # before NumPy is imported
 
 from weightdyn.analysis.angles import convergence_points, pair_medians, window_convergence  # noqa: E402
+from weightdyn.analysis.config import PredictConfig  # noqa: E402
 from weightdyn.pipeline.io import read_parquet, write_csv  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
 with job_log(snakemake) as log:
     runs, windows = read_parquet(snakemake.input.runs), read_parquet(snakemake.input.windows)
-    vectors = window_convergence(convergence_points(windows, runs, p.high_loss), p.tolerance)
+    high = PredictConfig.from_config({"events": p.events, "predict": p.predict, "lyapunov": p.lyapunov}).resolve(runs).high_loss
+    vectors = window_convergence(convergence_points(windows, runs, high), p.tolerance)
     write_csv(vectors, out.vectors)
-    pairs = pair_medians(windows, runs, p.high_loss, p.tolerance)
+    pairs = pair_medians(windows, runs, high, p.tolerance)
     pairs["pair"] = [f"({i},{j})" for i, j in pairs["pair"]]
     write_csv(pairs, out.pairs)
     print(f"{len(vectors)} vector rows, {len(pairs)} pair rows", file=log)

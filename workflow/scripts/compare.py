@@ -16,7 +16,7 @@ with job_log(snakemake) as log:
     windows = read_parquet(snakemake.input.windows)
     cfg = snakemake.params.config
     judged = paper_claims(runs, tables, cfg)
-    claims = claims_table(judged, cfg)
+    claims = claims_table(judged, runs, cfg)
     write_parquet(claims, snakemake.output.claims, provenance(kind="claims"))
     md = comparison_markdown(runs, tables, restart, cfg, windows, judged)
     atomic_write(snakemake.output.comparison, lambda tmp: tmp.write_text(md))

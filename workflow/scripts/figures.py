@@ -25,7 +25,7 @@ with job_log(snakemake) as log:
     # the prediction settings are params of figures_prediction only (they redraw those
     # figures when they change); the runs figures read just the event thresholds
     pcfg = PredictConfig.from_config({"events": p.events, "predict": job_config(snakemake)["predict"],
-                                      "lyapunov": p.lyapunov})
+                                      "lyapunov": p.lyapunov}).resolve(tables["runs"])
     fcfg = FigureConfig.from_config({"figures": p.figures, "lyapunov": p.lyapunov})
     for name in p.names:
         start = time.perf_counter()

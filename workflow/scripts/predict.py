@@ -18,6 +18,7 @@ with job_log(snakemake) as log:
     cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict,
                                      "lyapunov": {"clv_start": p.clv_start}})
     runs = read_parquet(snakemake.input.runs)
+    cfg = cfg.resolve(runs)
     print(f"{len(runs)} runs; {cfg}", file=log)
     start = time.perf_counter()
     split = split_runs(runs, cfg)
@@ -30,7 +31,8 @@ with job_log(snakemake) as log:
     short = auc[auc["status"] != "ok"]
     print(f"{len(auc)} AUC rows in {time.perf_counter() - start:.1f} s; {len(short)} not computed "
           f"(too few events); {int(auc['n_excluded'].sum())} predictor values excluded as non-finite", file=log)
-    meta = provenance(kind="prediction", events=dict(p.events), predict=dict(p.predict), clv_start=p.clv_start)
+    meta = provenance(kind="prediction", events=dict(p.events), low_threshold=cfg.low_loss,
+                      high_threshold=cfg.high_loss, predict=dict(p.predict), clv_start=p.clv_start)
     write_parquet(split, out.split, meta)
     for name in ("auc", "best", "draws", "roc"):
         write_parquet(tables[name], out[name], meta)

@@ -12,6 +12,7 @@ with job_log(snakemake) as log:
     cfg = PredictConfig.from_config({"events": p.events, "predict": p.predict,
                                      "lyapunov": {"clv_start": p.clv_start}})
     runs = read_parquet(snakemake.input.runs)
+    cfg = cfg.resolve(runs)
     table = restart_policy(runs, read_parquet(snakemake.input.best), p.checkpoints, p.dt, p.n_intervals, cfg,
                            split=read_parquet(snakemake.input.split))
     write_csv(table, snakemake.output[0])

@@ -58,7 +58,7 @@ refitted); paired intervals take the two AUCs from the same resamples.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -78,7 +78,8 @@ from .stats import Share, bootstrap_difference, density_modes
 from .table1 import best_row, group_form
 
 NOT_TESTABLE = "not testable"
-VERDICTS = ("agree", "partly", "differ", "inconclusive", NOT_TESTABLE)
+NOT_APPLICABLE = "does not apply"
+VERDICTS = ("agree", "partly", "differ", "inconclusive", NOT_TESTABLE, NOT_APPLICABLE)
 SIGNIFICANCE = 0.05   # one-sided Mann-Whitney test of the mean |cos| of high-loss runs
 CHANCE = 0.5          # the AUC of a predictor without information
 HIGH_ACCURACY = 0.9   # lower interval end that counts as "high accuracy" (Fig. 12)
@@ -504,14 +505,20 @@ def _earlier_claim(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) ->
 
 
 def compare_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], p: PredictConfig, le_tolerance: float,
-                   setup: AngleSetup) -> list[Claim]:
+                   setup: AngleSetup, not_applicable: str = "") -> list[Claim]:
     """Every claim of the paper evaluated on our runs and the prediction tables
     (`tables`: 'auc', 'best' and 'draws' of `evaluate.predict_all`); `setup`: how the
-    end-of-training angles are read (`angles.AngleSetup`).
+    end-of-training angles are read (`angles.AngleSetup`). Where the paper's claims do
+    not apply (`paper.not_applicable`, the reason) every verdict is 'does not apply:
+    <reason>', beside our numbers.
     """
     P = col.n_exponents(runs.columns)
     auc, best, draws = tables["auc"], tables["best"], tables["draws"]
-    return (_loss_claims(runs, p) + _le_claims(runs, p, le_tolerance)
-            + _cos_claims(runs, p, setup)
-            + [_low_claim(best, p)] + _table1_claims(best, p)
-            + [_stable_ftle_claim(auc, p, P), _mean_cos_claim(best, draws, p), _earlier_claim(best, draws, p)])
+    claims = (_loss_claims(runs, p) + _le_claims(runs, p, le_tolerance)
+              + _cos_claims(runs, p, setup)
+              + [_low_claim(best, p)] + _table1_claims(best, p)
+              + [_stable_ftle_claim(auc, p, P), _mean_cos_claim(best, draws, p), _earlier_claim(best, draws, p)])
+    if not_applicable:
+        verdict = f"{NOT_APPLICABLE}: {not_applicable}"
+        claims = [replace(c, verdicts=tuple((part, verdict) for part, _ in c.verdicts)) for c in claims]
+    return claims

@@ -1,16 +1,18 @@
 """Settings of the prediction stage (`events` and `predict` of the pipeline config)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from ..engine import columns as col
 from .binning import MAX_BINS
 from .binning import STRATEGIES as BIN_STRATEGIES
+from .events import HIGH_KINDS, LOW_KINDS, thresholds
 
 # predictor name prefix of each FTLE form (see analysis.predictors)
 FTLE_FORMS = {form: f"ftle_{form}" for form in col.FTLE_FORMS}
 
-EVENTS_KEYS = ("low_loss", "high_loss")
+EVENTS_KEYS = ("low_kind", "low_loss", "high_kind", "high_loss")
 PREDICT_KEYS = ("inits", "high_activations", "ftle_form", "n_bins", "bin_strategy", "m_estimate", "test_size",
                 "split_seed", "min_events", "min_positives", "select", "svm", "bootstrap")
 SELECT_KEYS = ("folds", "seed")
@@ -32,7 +34,13 @@ def _section(parent: dict, name: str, keys: tuple[str, ...], where: str = "") ->
 
 @dataclass(frozen=True)
 class PredictConfig:
-    """Settings of the prediction stage (`events` and `predict` of the pipeline config)."""
+    """Settings of the prediction stage (`events` and `predict` of the pipeline config).
+
+    low_loss and high_loss are the absolute thresholds on c_f that the analysis reads.
+    Relative events (low_kind quantile, high_kind constant) leave them NaN until
+    `resolve` sets them from the runs; low_level and high_level keep the configured
+    numbers (`analysis.events.thresholds`).
+    """
 
     low_loss: float
     high_loss: float
@@ -56,11 +64,28 @@ class PredictConfig:
     boot_seed: int
     ftle_form: str
     clv_start: str = "identity"
+    low_kind: str = "absolute"
+    high_kind: str = "absolute"
+    low_level: float = math.nan
+    high_level: float = math.nan
 
     def __post_init__(self):
         object.__setattr__(self, "high_activations", tuple(self.high_activations))
         object.__setattr__(self, "inits", tuple(self.inits))
-        if not self.low_loss < self.high_loss:
+        if self.low_kind not in LOW_KINDS:
+            raise ValueError(f"events.low_kind must be one of {LOW_KINDS}, got {self.low_kind!r}")
+        if self.high_kind not in HIGH_KINDS:
+            raise ValueError(f"events.high_kind must be one of {HIGH_KINDS}, got {self.high_kind!r}")
+        for kind, name in ((self.low_kind, "low"), (self.high_kind, "high")):
+            if kind == "absolute":  # the level is the threshold
+                object.__setattr__(self, f"{name}_level", getattr(self, f"{name}_loss"))
+        if self.low_kind == "quantile" and not 0.0 < self.low_level < 1.0:
+            raise ValueError(f"events.low_loss is a quantile under low_kind quantile: it must lie in (0, 1), "
+                             f"got {self.low_level}")
+        if self.high_kind == "constant" and not self.high_level > 0.0:
+            raise ValueError(f"events.high_loss is a multiple of the constant predictor's cost under high_kind "
+                             f"constant: it must be positive, got {self.high_level}")
+        if self.absolute and not self.low_loss < self.high_loss:
             raise ValueError(f"events: low_loss {self.low_loss} must be below high_loss {self.high_loss}")
         if not 2 <= self.n_bins <= MAX_BINS:
             raise ValueError(f"predict.n_bins must lie in [2, {MAX_BINS}], got {self.n_bins}")
@@ -102,9 +127,14 @@ class PredictConfig:
         gamma = svm["gamma"]
         if isinstance(gamma, str) and gamma not in ("scale", "auto"):
             gamma = float(gamma)  # a number that YAML 1.1 read as text, e.g. 1e-3
+        low_kind, high_kind = str(ev["low_kind"]), str(ev["high_kind"])
         return cls(
-            low_loss=float(ev["low_loss"]),
-            high_loss=float(ev["high_loss"]),
+            low_loss=float(ev["low_loss"]) if low_kind == "absolute" else math.nan,
+            high_loss=float(ev["high_loss"]) if high_kind == "absolute" else math.nan,
+            low_kind=low_kind,
+            high_kind=high_kind,
+            low_level=float(ev["low_loss"]),
+            high_level=float(ev["high_loss"]),
             high_activations=tuple(pr["high_activations"]),
             inits=tuple(pr["inits"]),
             n_bins=int(pr["n_bins"]),
@@ -126,6 +156,17 @@ class PredictConfig:
             ftle_form=str(pr["ftle_form"]),
             clv_start=str(cfg["lyapunov"]["clv_start"]),
         )
+
+    @property
+    def absolute(self) -> bool:
+        """Both event thresholds are absolute numbers (the paper's kind)."""
+        return self.low_kind == "absolute" and self.high_kind == "absolute"
+
+    def resolve(self, runs) -> "PredictConfig":
+        """This config with its event thresholds made absolute from `runs`, the whole runs
+        table of the config (`analysis.events.thresholds`); absolute ones stay."""
+        low, high = thresholds(runs, self.inits, self.low_kind, self.low_level, self.high_kind, self.high_level)
+        return replace(self, low_loss=low, high_loss=high)
 
     @property
     def n_boot_refit_svm(self) -> int:

@@ -5,9 +5,28 @@ Sharafi, Martin and Hallerberg, "On the weight dynamics of learning networks"
 """
 from __future__ import annotations
 
-# The paper's settings: activations and initializations.
+# The paper's settings: activations and initializations; its task, network and events.
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("he", "wide")
+TARGET = "paper"              # y = 10 x1 - 2 x2^2 (data.target)
+SHAPE = (2, 2, 1)             # N1, N2, N3
+EVENT_KIND = "absolute"       # c_f < 4 and c_f > 100 (events.low_kind, events.high_kind)
+
+
+
+def not_applicable(cfg: dict) -> str:
+    """Why the paper's claims do not apply to the pipeline config `cfg` ('' if they do):
+    they are about its task, its 2-2-1 network and its absolute event thresholds."""
+    reasons = []
+    if cfg["data"]["target"] != TARGET:
+        reasons.append(f"the task is {cfg['data']['target']}, not the paper's y = 10 x1 - 2 x2^2")
+    if tuple(cfg["network"]["shape"]) != SHAPE:
+        reasons.append(f"the network is {'-'.join(map(str, cfg['network']['shape']))}, not 2-2-1")
+    kinds = {kind: cfg["events"][kind] for kind in ("low_kind", "high_kind")}
+    if any(kind != EVENT_KIND for kind in kinds.values()):
+        reasons.append("the events are relative (" + ", ".join(f"{k} {v}" for k, v in kinds.items()) + ")")
+    return "; ".join(reasons)
+
 
 # Scale of the paper's experiments (Secs. III-VI).
 RUNS_PER_SETTING = 4000

@@ -1,6 +1,9 @@
 """The numbers compared across variants of the config, each with its interval and the
 paper's value where it gives one: the headline shares of the He runs, the share of
-positive first exponents against the averaging horizon, and Table I's AUCs.
+positive first exponents against the averaging horizon, and Table I's AUCs; for any task
+and width, the outcomes of the predicted runs (event and dead-network shares, the modes
+of the final loss), the best early predictor of each event and the restart policies'
+savings.
 
 Every function takes one variant's tables and returns a long table; `across` stacks them
 with a `variant` column.
@@ -14,8 +17,10 @@ from ..engine import columns as col
 from ..engine.config import checkpoint_labels
 from . import paper
 from .config import PredictConfig
-from .events import event_labels, usable_runs
-from .stats import Share
+from .events import dead, event_labels, usable, usable_runs
+from .predictors import LOSS
+from .restart import ORACLE, POLICIES, best_saving
+from .stats import Share, density_modes
 from .table1 import best_row, group_form
 
 HEADLINES = ("low_loss", "high_loss", "le1_positive", "three_positive")
@@ -148,3 +153,84 @@ def across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     frames = [t.assign(variant=name) for name, t in tables.items()]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return out[["variant", *[c for c in out.columns if c != "variant"]]] if len(out.columns) else out
+
+
+OUTCOMES = ("low", "intermediate", "high", "diverged", "dead")
+MODE_BANDWIDTH = 0.1  # decades: the kernel of the log10 c_f density whose distinct modes are the clusters
+
+
+def outcome_shares(runs: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
+    """Per predicted setting (init in p.inits): the share of all its runs that end low,
+    intermediate, high (usable runs above the high threshold), diverged, and dead (a
+    usable run at the constant predictor's cost, `events.dead`; part of high where the
+    high threshold lies below that cost), each with its Wilson interval; and the distinct
+    modes of the density of log10 c_f of its usable runs (`stats.density_modes`, kernel
+    MODE_BANDWIDTH decades), the final-loss clusters, as text. Columns: activation, init,
+    quantity, k, n, share, low, high, modes."""
+    rows = []
+    for (act, init), sub in runs[runs[col.INIT].isin(list(p.inits))].groupby([col.ACTIVATION, col.INIT], sort=False):
+        ok = usable(sub)
+        final = sub[col.FINAL_LOSS].to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            low, high = ok & (final < p.low_loss), ok & (final > p.high_loss)
+        hits = dict(low=low, intermediate=ok & ~low & ~high, high=high, diverged=~ok, dead=dead(sub))
+        c = final[ok & (final > 0)]
+        at, _ = density_modes(np.log10(c), MODE_BANDWIDTH)
+        modes = ", ".join(f"{10.0 ** a:.3g}" for a in at)
+        for quantity in OUTCOMES:
+            rows.append(_share_row(Share(int(hits[quantity].sum()), len(sub)), activation=act, init=init,
+                                   quantity=quantity, modes=modes))
+    return pd.DataFrame(rows, columns=["activation", "init", "quantity", *SHARE_COLUMNS, "modes"])
+
+
+FTLE_GROUPS = ("ftle", "svm")  # the predictor groups built from FTLEs
+BEST_EARLY_COLUMNS = ["event", "activation", "init", "pick", "predictor", "t", "auc", "ci_low", "ci_high", "auc_cv",
+                      "positives", "status"]
+
+
+def best_early(best: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
+    """Per event and predicted setting: the best early predictor over every group and
+    checkpoint, picked by its cross-validated AUC on the training half (`auc_cv`; the
+    test half only reports it), pick 'best'; picked the same way among the FTLE
+    predictors (single FTLEs and the SVM on all), pick 'ftle', and among the loss C(t)
+    rows, pick 'loss'. Its test AUC with the bootstrap interval and the test positives.
+    A setting and event without a computed AUC has one row per pick with the status."""
+    rows = []
+    for (event, act, init), sub in best[best["init"].isin(list(p.inits))].groupby(["event", "activation", "init"],
+                                                                                    sort=False):
+        ok = sub[(sub["status"] == "ok") & sub["auc_cv"].notna()]
+        for pick, pool in (("best", ok), ("ftle", ok[ok["group"].isin(FTLE_GROUPS)]),
+                           ("loss", ok[ok["predictor"] == LOSS])):
+            if not len(pool):
+                status = "no such predictor computed" if len(ok) else str(sub["status"].iloc[0])
+                rows.append(dict(event=event, activation=act, init=init, pick=pick, status=status))
+                continue
+            r = pool.loc[pool["auc_cv"].idxmax()]
+            rows.append(dict(event=event, activation=act, init=init, pick=pick, predictor=r["predictor"], t=r["t"],
+                             auc=r["auc"], ci_low=r["ci_low"], ci_high=r["ci_high"], auc_cv=r["auc_cv"],
+                             positives=int(r["positives"]), status="ok"))
+    return pd.DataFrame(rows, columns=BEST_EARLY_COLUMNS)
+
+
+RESTART_PICK_COLUMNS = ["policy", "activation", "pick", "predictor", "t", "saving", "saving_ci_low", "saving_ci_high",
+                        "n_test", "bad_test"]
+
+
+def restart_picks(restart: pd.DataFrame) -> pd.DataFrame:
+    """Per restart policy and activation: the predictor and checkpoint with the largest
+    saving on the training half (`restart.best_saving`; pick 'best'), the loss C(t) picked
+    the same way ('loss') and the oracle at the best pick's checkpoint ('oracle'), each
+    with its test-half saving and interval."""
+    rows = []
+    for policy in POLICIES:
+        acts = restart.loc[restart["policy"] == policy, "activation"].unique() if len(restart) else []
+        for act in acts:
+            picked = best_saving(restart, policy, act)
+            if picked is None:
+                continue
+            loss = best_saving(restart, policy, act, predictor=LOSS)
+            for pick, r in (("best", picked[0]), ("loss", None if loss is None else loss[0]), (ORACLE, picked[1])):
+                if r is not None:
+                    rows.append(dict(policy=policy, activation=act, pick=pick,
+                                     **{k: r[k] for k in RESTART_PICK_COLUMNS[3:]}))
+    return pd.DataFrame(rows, columns=RESTART_PICK_COLUMNS)

@@ -1,7 +1,8 @@
 """Column names of the runs table: the one place that spells them.
 
 A run's row holds its identity (seed, activation, init), its outcome (final_loss,
-diverged, diverged_step), its Lyapunov exponents le_1..le_P and, per checkpoint with
+diverged, diverged_step) beside the constant predictor's cost on the task (constant_loss,
+the same in every row: added by the aggregation), its Lyapunov exponents le_1..le_P and, per checkpoint with
 label t (intervals x dt, see `config.checkpoint_labels`): the loss C(t), the local and
 cumulative FTLEs, and |cos| of every CLV pair for the past-only and Ginelli estimates,
 each from both starts of the backward iteration, with their mean over pairs. Last, the
@@ -18,6 +19,7 @@ from ..lyapunov import pair_labels
 SEED, ACTIVATION, INIT = "seed", "activation", "init"
 ID_COLUMNS = (SEED, ACTIVATION, INIT)
 FINAL_LOSS, DIVERGED, DIVERGED_STEP = "final_loss", "diverged", "diverged_step"
+CONSTANT_LOSS = "constant_loss"       # model.network.constant_loss of the task data (the dead network's c_f)
 FTLE_FORMS = ("local", "cum")         # log R_qq of the interval ending at t / d tau; running mean since 0
 CLV_ESTIMATES = ("past", "ginelli")   # past-only estimate known at t; Ginelli's CLVs at t
 CLV_STARTS = ("identity", "random")   # C = I; Ginelli et al.'s random upper-triangular start

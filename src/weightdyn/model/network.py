@@ -44,3 +44,12 @@ def loss(theta, X, y, shape, activation_name, chunk: int = 128):
             total += np.add.reduce(e, axis=0)  # over samples, one run per lane: fixed order
         out[start : start + r] = total[:r] / len(X)
     return out.reshape(theta.shape[:-1])
+
+
+def constant_loss(y) -> float:
+    """The cost (Eq. 2, as `loss`) of the best constant predictor, a2 = mean(y): the summed
+    variance of the targets. A dead network (no hidden unit active on any sample) trains
+    its output bias to mean(y) and ends with exactly this cost."""
+    y = np.asarray(y, dtype=np.float64)
+    y = y.reshape(len(y), -1)
+    return float(np.sum(np.mean((y - y.mean(axis=0)) ** 2, axis=0)))

@@ -35,7 +35,7 @@ def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
         rows = [[f"{r.activation} + {r.init}", f"{r.t:g}", predictor_label(r.predictor) if r.predictor != ORACLE
                  else ORACLE, f"{int(r.stopped)} ({int(r.stopped_bad)} not good, {int(r.stopped_good)} good)",
                  f"{int(r.missed_bad)}", f"{r.compute_without:.3f}", f"{r.compute_with:.3f}",
-                 f"{_pct(r.saving)} [{_pct(r.saving_ci_low)}, {_pct(r.saving_ci_high)}]"]
+                 f"{saving_text(r.saving)} [{saving_text(r.saving_ci_low)}, {saving_text(r.saving_ci_high)}]"]
                 for r in ok.itertuples()]
         lines += md_table(["setting", "t", "predictor", "stopped", "not good, kept", "compute without",
                            "compute with", "saving [95% CI]"], rows) + [""]
@@ -45,12 +45,12 @@ def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
     return lines
 
 
-def _pct(saving: float) -> str:
+def saving_text(saving: float) -> str:
     """A saving in percent; -inf (no good network kept) as such."""
     return "-inf (no good run kept)" if saving == -np.inf else f"{saving:.1%}"
 
 
-def _times(saving: float) -> str:
+def times_text(saving: float) -> str:
     """How many times less compute a good network takes: 1 / (1 - saving), 0 at -inf."""
     return f"{1.0 / (1.0 - saving):.2f}x" if np.isfinite(saving) else ("0x" if saving == -np.inf else "n/a")
 
@@ -65,15 +65,15 @@ def _picked(sub: pd.DataFrame, policy: str, activation: str) -> list[str]:
         return []
     b, o = best
     text = (f"- {activation}: picked on the training half, {predictor_label(b['predictor'])} at t = {b['t']:g} saves "
-            f"{_pct(b['saving'])} [{_pct(b['saving_ci_low'])}, {_pct(b['saving_ci_high'])}] on the test half "
+            f"{saving_text(b['saving'])} [{saving_text(b['saving_ci_low'])}, {saving_text(b['saving_ci_high'])}] on the test half "
             f"({int(b['n_test'] - b['bad_test'])} good of {int(b['n_test'])}): a good network for "
-            f"{_times(b['saving'])} [{_times(b['saving_ci_low'])}, {_times(b['saving_ci_high'])}] less compute")
+            f"{times_text(b['saving'])} [{times_text(b['saving_ci_low'])}, {times_text(b['saving_ci_high'])}] less compute")
     if o is not None:
-        text += f"; the oracle at that checkpoint {_times(o['saving'])}"
+        text += f"; the oracle at that checkpoint {times_text(o['saving'])}"
     loss = best_saving(sub, policy, activation, predictor=LOSS)
     if loss is not None:
         c = loss[0]
-        text += (f"; C(t), picked the same way, at t = {c['t']:g}: {_pct(c['saving'])} [{_pct(c['saving_ci_low'])}, "
-                 f"{_pct(c['saving_ci_high'])}], {_times(c['saving'])} [{_times(c['saving_ci_low'])}, "
-                 f"{_times(c['saving_ci_high'])}], with no tangent dynamics to monitor")
+        text += (f"; C(t), picked the same way, at t = {c['t']:g}: {saving_text(c['saving'])} [{saving_text(c['saving_ci_low'])}, "
+                 f"{saving_text(c['saving_ci_high'])}], {times_text(c['saving'])} [{times_text(c['saving_ci_low'])}, "
+                 f"{times_text(c['saving_ci_high'])}], with no tangent dynamics to monitor")
     return [text + "."]

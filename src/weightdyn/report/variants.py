@@ -14,11 +14,14 @@ from matplotlib.figure import Figure
 
 from ..analysis import paper
 from ..analysis.claims import VERDICTS
+from ..analysis.events import DEAD_TOLERANCE
+from ..analysis.restart import ORACLE
 from ..analysis.variants import HEADLINES, closeness, net_agreement
 from ..analysis.stats import Share
-from .labels import activation_name, init_name, md_table, share_text
+from .labels import activation_name, init_name, md_table, predictor_label, share_text
+from .restart_markdown import times_text
 
-HEADLINE_NAMES = {"low_loss": "c_f < {low:g}", "high_loss": "c_f > {high:g}", "le1_positive": "lambda_1 > 0",
+HEADLINE_NAMES = {"low_loss": "{low}", "high_loss": "{high}", "le1_positive": "lambda_1 > 0",
                   "three_positive": "lambda_1, lambda_2, lambda_3 > 0"}
 ACTIVATION_COLOURS = {"relu": "tab:blue", "tanh": "tab:orange"}
 MARKERS = "os^Dv"  # with the 20 colours of tab20: 100 variants told apart
@@ -60,28 +63,58 @@ def _matrix(frame: pd.DataFrame, keys: list[str], variants: list[str], cell) -> 
     return out
 
 
+THRESHOLD_COLUMNS = ("variant", "low_kind", "low_level", "low", "high_kind", "high_level", "high")
+
+
+def event_names(thresholds: pd.DataFrame) -> dict[str, str]:
+    """The events' names in headings: 'c_f < 4' and 'c_f > 100' where every variant has
+    those thresholds, 'low' and 'high final loss' where they differ (`THRESHOLD_COLUMNS`)."""
+    lows, highs = thresholds["low"].unique(), thresholds["high"].unique()
+    if len(lows) == 1 and len(highs) == 1:
+        return dict(low=f"c_f < {lows[0]:g}", high=f"c_f > {highs[0]:g}")
+    return dict(low="low final loss", high="high final loss")
+
+
+def _threshold_lines(thresholds: pd.DataFrame) -> list[str]:
+    """The thresholds of every variant, where they differ."""
+    if len(thresholds.drop_duplicates(["low", "high"])) <= 1:
+        return []
+    kinds = {"absolute": "c_f {op} {level:g}", "quantile": "the {level:g} quantile of the He runs' c_f",
+             "constant": "{level:g} x the constant predictor's cost"}
+    rows = [[r["variant"], kinds[r["low_kind"]].format(op="<", level=r["low_level"]), f"c_f < {r['low']:.4g}",
+             kinds[r["high_kind"]].format(op=">", level=r["high_level"]), f"c_f > {r['high']:.4g}"]
+            for _, r in thresholds.iterrows()]
+    return ["", "## Events", "", "The variants' thresholds differ; each judges its runs with its own "
+            "(`analysis.events.thresholds`). A diverged run counts as high.", ""] + md_table(
+        ["variant", "low", "threshold", "high", "threshold"], rows)
+
+
 def _length_lines(lengths: pd.DataFrame, events: dict) -> list[str]:
     if not len(lengths):
         return []
     lines = ["", "## The same runs at two lengths", "",
              "Variants whose numeric configs differ in the training length alone train the same runs (same seeds) "
-             f"for two lengths: how many end with c_f > {events['high']:g} (and c_f < {events['low']:g}) after the "
+             f"for two lengths: how many end with {events['high']} (and {events['low']}) after the "
              "shorter training, after the longer one, and after both.", ""]
     rows = [[f"{r['short_variant']} / {r['long_variant']}", f"{activation_name(r['activation'])} + {init_name(r['init'])}",
-             f"c_f {'>' if r['event'] == 'high' else '<'} {events[r['event']]:g}", r["runs"], r["short"], r["long"],
+             events[r["event"]], r["runs"], r["short"], r["long"],
              r["both"]] for _, r in lengths.iterrows()]
     return lines + md_table(["variants (shorter / longer)", "setting", "event", "runs", "shorter", "longer", "both"],
                             rows)
 
 
 def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headline: pd.DataFrame,
-                        horizon: pd.DataFrame, table1: pd.DataFrame, lengths: pd.DataFrame, events: dict) -> str:
-    """results/variants/comparison.md. variants: {name: {'overrides', 'runs', 'shards_of'}};
-    the tables stacked over variants (`analysis.variants.across`); lengths: the pairs of
-    variants that train the same runs for two lengths
-    (`analysis.variants.same_runs_two_lengths` with columns short_variant, long_variant)."""
+                        horizon: pd.DataFrame, table1: pd.DataFrame, lengths: pd.DataFrame, thresholds: pd.DataFrame,
+                        study: dict[str, pd.DataFrame], min_positives: int) -> str:
+    """results/variants/comparison.md. variants: {name: {'overrides', 'runs', 'shards_of',
+    'not_applicable'}}; the tables stacked over variants (`analysis.variants.across`);
+    lengths: the pairs of variants that train the same runs for two lengths
+    (`analysis.variants.same_runs_two_lengths` with columns short_variant, long_variant);
+    thresholds: each variant's resolved events (THRESHOLD_COLUMNS); study: the stacked
+    'outcomes', 'early' and 'restart' tables (`study_lines`)."""
     names = list(variants)
-    lines = ["# The paper's open points: variants side by side", "",
+    events = event_names(thresholds)
+    lines = ["# Variants side by side", "",
              "Each variant is the study's config with the overrides below, run by the same rules into "
              "`results/variants/<name>/`; generated by the pipeline (`snakemake variants`). Shares carry their 95% "
              "Wilson interval and the runs behind them, AUCs their bootstrap interval and the test positives; the "
@@ -89,11 +122,13 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
              "## Variants", ""]
     lines += md_table(["variant", "overrides", "runs", "shards"],
                       [[n, overrides_text(v["overrides"]), v["runs"], v["shards_of"]] for n, v in variants.items()])
-    other = [n for n, v in variants.items() if (v["events"]["low_loss"], v["events"]["high_loss"]) !=
-             (events["low"], events["high"])]
-    if other:
-        lines += ["", f"The thresholds of the rows below are the study's (c_f < {events['low']:g}, "
-                      f"c_f > {events['high']:g}); {', '.join(other)} judge with their own (see their overrides)."]
+    lines += _threshold_lines(thresholds)
+    apart = {n: v["not_applicable"] for n, v in variants.items() if v["not_applicable"]}
+    if apart:
+        lines += ["", "The paper's claims do not apply to " + "; ".join(f"{n} ({why})" for n, why in apart.items())
+                  + ": their verdicts read \"does not apply\", and the paper's numbers beside them are a reference, "
+                    "not a target."]
+    lines += study_lines(study, names, min_positives)
     counts = claims.groupby("variant")["verdict_kind"].value_counts().unstack(fill_value=0)
     net = net_agreement(claims).set_index("variant")["net"]
     lines += ["", "## Verdicts", "", "Per variant, the verdicts over all claims and their parts; net: agree minus "
@@ -101,7 +136,7 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
     lines += md_table(["variant", *VERDICTS, "net"],
                       [[n, *(int(counts.loc[n].get(k, 0)) if n in counts.index else 0 for k in VERDICTS),
                         int(net.get(n, 0))] for n in names])
-    close = closeness(headline)
+    close = closeness(headline[~headline["variant"].isin(list(apart))])
     if len(close):
         lines += ["", "## Closest to the paper", "",
                   "The selection rule of docs/open-points/README.md: of the ReLU + He shares with a positive first "
@@ -129,7 +164,7 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
     lines += md_table(["horizon", "paper", *names],
                       [[r[0], _paper_text(paper_of[r[0]], ".0%"), *r[1:]] for r in _matrix(hz, ["name"], names,
                                                                                              _share_text)])
-    lines += ["", f"## Table I (c_f > {events['high']:g}, ReLU + He)", ""]
+    lines += ["", f"## Table I ({events['high']}, ReLU + He)", ""]
     t1 = table1.assign(name=[f"{paper.TABLE1_NAMES[g]}, t = {t}" for g, t in zip(table1["group"], table1["t"])])
     paper_of = dict(zip(t1["name"], t1["paper"]))
     lines += md_table(["cell", "paper", *names],
@@ -150,10 +185,13 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
 
 
 def long_table(claims: pd.DataFrame, headline: pd.DataFrame, horizon: pd.DataFrame,
-               table1: pd.DataFrame, lengths: pd.DataFrame) -> pd.DataFrame:
+               table1: pd.DataFrame, lengths: pd.DataFrame, study: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """comparison.parquet: every number of the comparison in one long table (LONG_COLUMNS),
-    section 'claim', 'headline', 'horizon', 'table1' or 'lengths' (variant: the longer
-    of a pair; value: the runs with the event after both lengths, of n runs)."""
+    section 'claim', 'headline', 'horizon', 'table1', 'lengths' (variant: the longer of a
+    pair; value: the runs with the event after both lengths, of n runs), 'outcome',
+    'early' (value: test AUC, n: test positives, text: predictor at t) or 'restart'
+    (value: the saving on the test half, n: test runs, text: predictor at t)."""
+    out, early, restart = study["outcomes"], study["early"], study["restart"]
     parts = [
         pd.DataFrame(dict(variant=claims["variant"], section="claim",
                           row=[f"{k}:{p}" if p else k for k, p in zip(claims["key"], claims["part"])],
@@ -169,6 +207,21 @@ def long_table(claims: pd.DataFrame, headline: pd.DataFrame, horizon: pd.DataFra
                           value=table1["auc"], low=table1["low"], high=table1["high"], n=table1["positives"],
                           paper=table1["paper"], text=table1["status"])),
     ]
+    parts += [
+        pd.DataFrame(dict(variant=out["variant"], section="outcome",
+                          row=out["activation"] + "_" + out["init"] + ":" + out["quantity"], value=out["share"],
+                          low=out["low"], high=out["high"], n=out["n"], text=out["modes"])),
+        pd.DataFrame(dict(variant=early["variant"], section="early",
+                          row=early["event"] + ":" + early["activation"] + "_" + early["init"] + ":" + early["pick"],
+                          value=early["auc"], low=early["ci_low"], high=early["ci_high"], n=early["positives"],
+                          text=[f"{p} at t = {t:g}" if s == "ok" else s
+                                for p, t, s in zip(early["predictor"], early["t"], early["status"])])),
+        pd.DataFrame(dict(variant=restart["variant"], section="restart",
+                          row=restart["policy"] + ":" + restart["activation"] + ":" + restart["pick"],
+                          value=restart["saving"], low=restart["saving_ci_low"], high=restart["saving_ci_high"],
+                          n=restart["n_test"], text=[f"{p} at t = {t:g}" for p, t in
+                                                     zip(restart["predictor"], restart["t"])])),
+    ]
     if len(lengths):
         parts.append(pd.DataFrame(dict(
             variant=lengths["long_variant"], section="lengths",
@@ -179,7 +232,7 @@ def long_table(claims: pd.DataFrame, headline: pd.DataFrame, horizon: pd.DataFra
     return out.reindex(columns=list(LONG_COLUMNS))
 
 
-def fig_variants(headline: pd.DataFrame, table1: pd.DataFrame, variants: list[str], events: dict) -> Figure:
+def fig_variants(headline: pd.DataFrame, table1: pd.DataFrame, variants: list[str], events: dict[str, str]) -> Figure:
     """Top row: each headline share per variant with its 95% interval (ReLU and tanh + He),
     the paper's value as a dashed line. Bottom row: each Table I row's AUC against t per
     variant with its bootstrap interval, the paper's AUCs as a black line."""
@@ -219,5 +272,106 @@ def fig_variants(headline: pd.DataFrame, table1: pd.DataFrame, variants: list[st
         ax.set_title(f"Table I: {paper.TABLE1_NAMES[group]}", fontsize=9)
     handles, labels = axes[1][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=min(6, len(labels)), fontsize=7)
-    fig.suptitle(f"Variants: headline shares (He runs) and Table I (c_f > {events['high']:g}, ReLU + He), 95% intervals")
+    fig.suptitle(f"Variants: headline shares (He runs) and Table I ({events['high']}, ReLU + He), 95% intervals")
+    return fig
+
+
+def _early_text(r, min_positives: int) -> str:
+    if r["status"] != "ok":
+        return f"n/a ({r['status'].split(':')[0]})"
+    few = " (few: not testable)" if r["positives"] < min_positives else ""
+    return (f"{predictor_label(r['predictor'])}, t = {r['t']:g}: {r['auc']:.3f} [{r['ci_low']:.3f}, "
+            f"{r['ci_high']:.3f}] ({int(r['positives'])} pos.{few})")
+
+
+def _restart_text(r) -> str:
+    what = "" if r["pick"] == ORACLE else f" ({predictor_label(r['predictor'])}, t = {r['t']:g})"
+    return (f"{times_text(r['saving'])} [{times_text(r['saving_ci_low'])}, {times_text(r['saving_ci_high'])}]"
+            f"{what}")
+
+
+def study_lines(study: dict[str, pd.DataFrame], names: list[str], min_positives: int) -> list[str]:
+    """The outcomes, the best early predictor of each event and the restart policies of
+    every variant (`analysis.variants.outcome_shares`, `best_early`, `restart_picks`,
+    stacked), one column per variant."""
+    out, early, restart = study["outcomes"], study["early"], study["restart"]
+    lines = ["", "## Outcomes of the predicted runs", "",
+             "Share of all runs of a setting, with its 95% Wilson interval: low, intermediate and high final loss "
+             "(usable runs), diverged runs, and dead networks (a usable run at the constant predictor's cost, to "
+             f"{DEAD_TOLERANCE:g} relative; part of high where the high threshold lies below that cost). Clusters: "
+             "the distinct modes of the density of log10 c_f (c_f at each mode).", ""]
+    oc = out.assign(name=[f"{activation_name(a)} + {init_name(i)}: {q}"
+                          for a, i, q in zip(out["activation"], out["init"], out["quantity"])])
+    lines += md_table(["share", *names], _matrix(oc, ["name"], names, _share_text))
+    modes = out.drop_duplicates(["variant", "activation", "init"]).assign(
+        name=lambda d: [f"{activation_name(a)} + {init_name(i)}: clusters" for a, i in zip(d["activation"], d["init"])])
+    lines += [""] + md_table(["modes of c_f", *names], _matrix(modes, ["name"], names, lambda r: r["modes"] or "-"))
+    lines += ["", "## The best early predictor of each event", "",
+              "Over every predictor group and checkpoint (t = 0.015 ... 0.09), the member with the largest "
+              "cross-validated AUC on the training half; among the FTLE predictors (single FTLEs, the SVM on all) "
+              "and among C(t) the same way; its test AUC with the refit "
+              f"bootstrap's 95% interval and the test positives (fewer than {min_positives}: not testable).", ""]
+    picks = {"best": "best", "ftle": "best FTLE", "loss": "C(t)"}
+    ea = early.assign(name=[f"{e}, {activation_name(a)} + {init_name(i)}, {picks[k]}"
+                            for e, a, i, k in zip(early["event"], early["activation"], early["init"], early["pick"])])
+    lines += md_table(["event, setting, pick", *names], _matrix(ea, ["name"], names,
+                                                               lambda r: _early_text(r, min_positives)))
+    lines += ["", "## Restart policies: how many times less compute a good network takes", "",
+              "1 / (1 - saving) on the test half with the saving's 95% interval; the predictor and checkpoint "
+              "picked by the saving on the training half, C(t) picked the same way, and the oracle at the best "
+              "pick's checkpoint. avoid_high stops runs predicted to end high; reach_low stops runs predicted not "
+              "to end low.", ""]
+    rs = restart.assign(name=[f"{p}, {activation_name(a)}, {k}" for p, a, k in
+                              zip(restart["policy"], restart["activation"], restart["pick"])])
+    rows = _matrix(rs, ["name"], names, _restart_text)
+    lines += md_table(["policy, activation, pick", *names], rows) if rows else ["Not computed in any variant."]
+    return lines
+
+
+def fig_study(study: dict[str, pd.DataFrame], variants: list[str]) -> Figure:
+    """Per variant and activation (He): the shares of low, high and dead runs; the test AUC
+    of the best early predictor of each event; how many times less compute a low-loss
+    network takes under reach_low (best pick, C(t), oracle). 95% intervals."""
+    fig = Figure(figsize=(19, 4.8 + 0.1 * len(variants)), layout="constrained")
+    axes = fig.subplots(1, 5)
+    x = np.arange(len(variants))
+
+    def points(ax, rows, value, low, high, k, n, colour, label, marker="o"):
+        pos = x[[variants.index(v) for v in rows["variant"]]] + (k - (n - 1) / 2) * 0.8 / n
+        ax.errorbar(pos, rows[value], yerr=[rows[value] - rows[low], rows[high] - rows[value]], fmt=marker, ms=4,
+                    capsize=2, color=colour, label=label)
+
+    out = study["outcomes"]
+    for ax, quantity in zip(axes[:3], ("low", "high", "dead")):
+        sub = out[out["quantity"] == quantity]
+        for k, (act, rows) in enumerate(sub.groupby("activation", sort=False)):
+            points(ax, rows, "share", "low", "high", k, 2, ACTIVATION_COLOURS.get(act, "tab:gray"),
+                   f"{activation_name(act)} + He")
+        ax.set_title(f"{quantity} final loss" if quantity != "dead" else "dead network", fontsize=9)
+        ax.set_ylabel("share of runs")
+    early = study["early"]
+    early = early[(early["pick"] == "best") & (early["status"] == "ok")]
+    for k, ((event, act), rows) in enumerate(early.groupby(["event", "activation"], sort=False)):
+        points(axes[3], rows, "auc", "ci_low", "ci_high", k, 4, ACTIVATION_COLOURS.get(act, "tab:gray"),
+               f"{event}, {activation_name(act)}", "o" if event == "low" else "^")
+    axes[3].axhline(0.5, color="k", lw=0.8, ls=":")
+    axes[3].set_title("best early predictor (test AUC)", fontsize=9)
+    rs = study["restart"]
+    rs = rs[rs["policy"] == "reach_low"].copy()
+    for name in ("saving", "saving_ci_low", "saving_ci_high"):  # x less compute; 0 where no good run is kept
+        v = rs[name].to_numpy(dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            rs[name] = np.where(np.isfinite(v), 1.0 / (1.0 - v), 0.0)
+    for k, ((act, pick), rows) in enumerate(rs.groupby(["activation", "pick"], sort=False)):
+        points(axes[4], rows, "saving", "saving_ci_low", "saving_ci_high", k, 6,
+               ACTIVATION_COLOURS.get(act, "tab:gray"), f"{activation_name(act)}, {pick}",
+               {"best": "o", "loss": "s", ORACLE: "*"}.get(pick, "o"))
+    axes[4].axhline(1.0, color="k", lw=0.8, ls=":")
+    axes[4].set_title("reach_low: times less compute per good network", fontsize=9)
+    for ax in axes:
+        ax.set_xticks(x, variants, rotation=60, ha="right", fontsize=7)
+        ax.set_xlim(-0.5, len(variants) - 0.5)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6)
+    fig.suptitle("Variants: outcomes, early prediction and restart (He runs), 95% intervals")
     return fig
