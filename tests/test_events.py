@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from weightdyn.analysis import paper
-from weightdyn.analysis.claims import NOT_APPLICABLE, compare_claims, verdict_kind
+from weightdyn.analysis.claims import EVENT_FREE_KINDS, NOT_APPLICABLE, compare_claims, verdict_kind
 from weightdyn.analysis.config import PredictConfig
-from weightdyn.analysis.events import dead, event_labels, thresholds
+from weightdyn.analysis.events import balanced_quantile, dead, event_labels, thresholds
 from weightdyn.analysis.variants import best_early, outcome_shares, restart_picks
 from weightdyn.engine.columns import CONSTANT_LOSS
 from weightdyn.model.layout import Shape, pack
@@ -50,12 +50,15 @@ def test_constant_loss_is_the_cost_of_a_dead_relu_network():
 
 def test_thresholds_of_each_kind():
     runs = pd.concat([runs_table([1.0, 2.0, 3.0, 4.0, 1e9], diverged=[False] * 4 + [True]),
-                      runs_table([5.0, 6.0, 7.0, 8.0], activation="tanh"),
+                      runs_table(np.arange(5.0, 13.0), activation="tanh"),
                       runs_table([0.01, 0.02], init="wide")], ignore_index=True)
     assert thresholds(runs, ("he",), "absolute", 4.0, "absolute", 100.0) == (4.0, 100.0)
     low, high = thresholds(runs, ("he",), "quantile", 0.25, "constant", 0.95)
-    # the 25% quantile of the 8 usable He runs, activations pooled, the wide runs and the diverged one out
-    assert low == pytest.approx(np.quantile([1, 2, 3, 4, 5, 6, 7, 8], 0.25))
+    # the usable He runs, the wide runs and the diverged one out; each activation weighs
+    # one half whatever its runs: ReLU's 4 runs 1/8 each, tanh's 8 runs 1/16 each
+    assert low == 2.0
+    assert np.quantile(np.r_[1:5, 5:13], 0.25) > 3.5  # pooling the runs would have let tanh's 8 runs pull it up
+    assert thresholds(runs, ("he",), "quantile", 0.75, "absolute", 100.0)[0] == 8.0  # 1/2 + 4/16
     assert high == pytest.approx(0.95 * VAR_Y)
     with pytest.raises(ValueError, match="below the high threshold"):
         thresholds(runs, ("he",), "absolute", 200.0, "constant", 0.95)
@@ -63,6 +66,18 @@ def test_thresholds_of_each_kind():
         thresholds(runs, ("nope",), "quantile", 0.3, "absolute", 100.0)
     with pytest.raises(ValueError, match="constant_loss"):
         thresholds(runs.drop(columns=CONSTANT_LOSS), ("he",), "absolute", 4.0, "constant", 0.95)
+
+
+def test_balanced_quantile_is_the_inverted_cdf_of_the_equal_weight_mixture():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(40), rng.standard_normal(10) + 3
+    for q in (0.05, 0.3, 0.5, 0.9):
+        v = balanced_quantile([a, b], q)
+        mixture = 0.5 * (a <= v).mean() + 0.5 * (b <= v).mean()
+        below = 0.5 * (a < v).mean() + 0.5 * (b < v).mean()
+        assert below < q - 1e-12 <= mixture  # v is where the mixture's CDF reaches q
+    same = rng.standard_normal(25)
+    assert balanced_quantile([same], 0.4) == np.quantile(same, 0.4, method="inverted_cdf")
 
 
 def test_predict_config_resolves_relative_events_and_refuses_them_unresolved():
@@ -104,8 +119,8 @@ def test_the_paper_applies_only_to_its_task_network_and_events():
     assert "friedman1" in paper.not_applicable(load_config({"data": {"target": "friedman1"},
                                                             "network": {"shape": [5, 2, 1]}}))
     assert "2-4-1, not 2-2-1" in paper.not_applicable(load_config({"network": {"shape": [2, 4, 1]}}))
-    assert "relative" in paper.not_applicable(load_config({"events": {"high_kind": "constant",
-                                                                      "high_loss": 0.95}}))
+    relative = load_config({"events": {"high_kind": "constant", "high_loss": 0.95}})
+    assert "relative" in paper.not_applicable(relative) and paper.task_not_applicable(relative) == ""
 
 
 def test_claims_that_do_not_apply_say_so():
@@ -119,6 +134,15 @@ def test_claims_that_do_not_apply_say_so():
     assert all(v.endswith("the network is 2-4-1, not 2-2-1") for c in claims for _, v in c.verdicts)
     judged = compare_claims(runs, no_predictions(), p, 1e-6, SETUP)
     assert NOT_APPLICABLE not in {verdict_kind(v) for c in judged for _, v in c.verdicts}
+    # relative events alone: only the claims that read the events do not apply
+    relative = {c.key: c for c in compare_claims(runs, no_predictions(), p, 1e-6, SETUP, "", "the events are relative")}
+    for c in judged:
+        kinds = {verdict_kind(v) for _, v in relative[c.key].verdicts}
+        if c.kind in EVENT_FREE_KINDS:
+            assert relative[c.key].verdicts == c.verdicts
+        else:
+            assert kinds == {NOT_APPLICABLE}
+    assert {c.kind for c in judged} > set(EVENT_FREE_KINDS)
 
 
 def test_outcome_shares_split_every_run_once():
@@ -144,6 +168,13 @@ def test_best_early_picks_on_the_training_half():
     assert early.loc["ftle", "predictor"] == "svm_local"
     no_ftle = best_early(best[best["group"] == "loss"], PredictConfig.from_config(load_config())).set_index("pick")
     assert no_ftle.loc["best", "predictor"] == "loss" and no_ftle.loc["ftle", "status"] == "no such predictor computed"
+    assert early.loc["best", "n_tied"] == 1 and early.loc["best", "testable"]
+    # a tie goes to the earliest checkpoint, and names every tied group
+    tie = best.assign(auc_cv=[0.70, 0.85, 0.85, 0.71], positives=[40, 40, 40, 10])
+    picked = best_early(tie, PredictConfig.from_config(load_config())).set_index("pick")
+    assert (picked.loc["best", "predictor"], picked.loc["best", "t"]) == ("loss", 0.015)
+    assert picked.loc["best", "n_tied"] == 2 and picked.loc["best", "tied_groups"] == "loss, svm"
+    assert not best_early(tie.assign(positives=10), PredictConfig.from_config(load_config()))["testable"].any()
     short = best.assign(status="too few events")
     assert best_early(short, PredictConfig.from_config(load_config()))["status"].tolist() == ["too few events"] * 3
 

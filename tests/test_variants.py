@@ -19,7 +19,8 @@ RELU_HE = {"activations": ["relu"], "inits": ["he"]}
 RELATIVE = {"low_kind": "quantile", "low_loss": 0.3, "high_kind": "constant", "high_loss": 10.0}
 VARIANTS = {"random_start": {"lyapunov": {"clv_start": "random"}}, "layer": {"init": {"he_scale": "layer"}},
             "short": {"training": {"n_intervals": 50}},
-            "friedman": {"data": {"target": "friedman1"}, "network": {"shape": [5, 2, 1]}, "events": RELATIVE}}
+            "friedman": {"data": {"target": "friedman1"}, "network": {"shape": [5, 2, 1]}, "events": RELATIVE,
+                         "settings": {"activations": ["relu", "tanh"], "runs_per_setting": {"tanh_he": 3}}}}
 
 
 def variants_config(**variants) -> dict:
@@ -92,10 +93,14 @@ def test_the_comparison_across_variants(variants_run):
     assert set(long["variant"]) == set(VARIANTS)
     assert {"claim", "headline", "horizon", "table1", "lengths", "outcome", "early"} <= set(long["section"]) <= {
         "claim", "headline", "horizon", "table1", "lengths", "outcome", "early", "restart"}
-    # every run is low, intermediate, high or diverged, once
-    outcome = long[long["section"] == "outcome"]
-    split = outcome[outcome["row"].str.rsplit(":", n=1).str[1].isin(["low", "intermediate", "high", "diverged"])]
-    assert np.allclose(split.groupby(["variant", split["row"].str.split(":").str[0]])["value"].sum(), 1.0)
+    # the outcome shares count the runs of each setting below its variant's low threshold
+    outcome = long[long["section"] == "outcome"].set_index(["variant", "row"])
+    for name in VARIANTS:
+        runs = read_parquet(out / name / "tables" / "runs.parquet")
+        low = float(pd.read_csv(out / name / "tables" / "summary_relu_he.csv").set_index("quantity").loc[
+            "low_loss_threshold", "value"])
+        relu = runs[runs["activation"] == "relu"]
+        assert outcome.loc[(name, "relu_he:low"), "value"] == (relu["final_loss"] < low).mean()
     assert (out / "variants_study.png").stat().st_size > 10_000
     # short and random_start train the same runs for 50 and 60 intervals
     lengths = long[long["section"] == "lengths"]
@@ -114,6 +119,7 @@ def test_relative_events_of_another_task(variants_run):
     quantile of its c_f, high above 10 x the constant predictor's cost (60 intervals train
     little); the paper's claims
     do not apply to it, and the comparison lists every variant's thresholds."""
+    from weightdyn.analysis.events import balanced_quantile
     from weightdyn.engine import task_data
     from weightdyn.model.network import constant_loss
 
@@ -123,18 +129,20 @@ def test_relative_events_of_another_task(variants_run):
     X, y = task_data(cfg)
     assert X.shape[1] == 5 and (runs["constant_loss"] == constant_loss(y)).all()
     summary = pd.read_csv(root / "tables" / "summary_relu_he.csv").set_index("quantity")["value"]
-    assert float(summary["low_loss_threshold"]) == pytest.approx(np.quantile(runs["final_loss"], 0.3))
+    # 6 ReLU and 3 tanh runs, each activation weighing one half
+    relu, tanh = (runs.loc[runs["activation"] == a, "final_loss"].to_numpy() for a in ("relu", "tanh"))
+    assert (len(relu), len(tanh)) == (6, 3)
+    assert float(summary["low_loss_threshold"]) == balanced_quantile([relu, tanh], 0.3)
     assert float(summary["high_loss_threshold"]) == pytest.approx(10.0 * constant_loss(y))
     claims = read_parquet(root / "tables" / "claims.parquet")
     assert set(claims["verdict_kind"]) == {"does not apply"}
     assert "The paper's claims do not apply to this config" in (root / "paper_comparison.md").read_text()
     md = (variants_run / "results" / "variants" / "comparison.md").read_text()
-    assert "## Events" in md and "the 0.3 quantile of the He runs' c_f" in md
+    assert "## Events" in md and "the 0.3 quantile of the predicted runs' usable c_f" in md
     assert "The paper's claims do not apply to friedman (the task is friedman1" in md
-    auc = read_parquet(root / "tables" / "auc.parquet")  # the split and the events of the prediction
-    low = auc[(auc["event"] == "low") & (auc["predictor"] == "loss")]
-    assert (low["positives"] + low["positives_train"] == int((runs["final_loss"] < float(
-        summary["low_loss_threshold"])).sum())).all()
+    split = read_parquet(root / "tables" / "split.parquet")  # the prediction's strata read the same threshold
+    low = split.merge(runs[["seed", "activation", "init", "final_loss"]], on=["seed", "activation", "init"])
+    assert len(low) == 9 and ((low["outcome"] == "low") == (low["final_loss"] < float(summary["low_loss_threshold"]))).all()
 
 
 def test_deleting_one_variants_shard_reruns_only_that_variant(copied):

@@ -58,6 +58,7 @@ for _rule, _names in FIGURE_GROUPS.items():
             # the runs figures use only the event thresholds: prediction settings stay out
             # of their params so that changing them does not redraw those figures
             predict=conf("predict") if _rule == "figures_prediction" else {},
+            predict_inits=conf("predict", "inits"),  # the runs a quantile event threshold pools
             figures=conf("figures"),
             lyapunov=conf("lyapunov"),
         log:

@@ -49,9 +49,8 @@ with job_log(snakemake) as log:
                          .assign(short_variant=variant_name(a), long_variant=variant_name(b)) for a, b in pairs]
                         + [pd.DataFrame()], ignore_index=True)
     summaries = {variant_name(root): s for root, s in p.variants.items()}
-    min_positives = int(snakemake.config["predict"]["min_positives"])
     md = rv.comparison_markdown(summaries, stacked["claims"], stacked["headline"], stacked["horizon"],
-                                stacked["table1"], lengths, thresholds, study, min_positives)
+                                stacked["table1"], lengths, thresholds, study)
     atomic_write(out.markdown, lambda tmp: tmp.write_text(md))
     write_parquet(rv.long_table(stacked["claims"], stacked["headline"], stacked["horizon"], stacked["table1"], lengths,
                                 study),

@@ -79,6 +79,7 @@ from .table1 import best_row, group_form
 
 NOT_TESTABLE = "not testable"
 NOT_APPLICABLE = "does not apply"
+EVENT_FREE_KINDS = ("le_share", "tangent_pairs")  # claims that read no event threshold
 VERDICTS = ("agree", "partly", "differ", "inconclusive", NOT_TESTABLE, NOT_APPLICABLE)
 SIGNIFICANCE = 0.05   # one-sided Mann-Whitney test of the mean |cos| of high-loss runs
 CHANCE = 0.5          # the AUC of a predictor without information
@@ -505,12 +506,14 @@ def _earlier_claim(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) ->
 
 
 def compare_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], p: PredictConfig, le_tolerance: float,
-                   setup: AngleSetup, not_applicable: str = "") -> list[Claim]:
+                   setup: AngleSetup, not_applicable: str = "", events_not_applicable: str = "") -> list[Claim]:
     """Every claim of the paper evaluated on our runs and the prediction tables
     (`tables`: 'auc', 'best' and 'draws' of `evaluate.predict_all`); `setup`: how the
     end-of-training angles are read (`angles.AngleSetup`). Where the paper's claims do
-    not apply (`paper.not_applicable`, the reason) every verdict is 'does not apply:
-    <reason>', beside our numbers.
+    not apply (`paper.task_not_applicable`, the reason) every verdict is 'does not
+    apply: <reason>', beside our numbers; where only its events do not
+    (`paper.events_not_applicable`), the verdict of every claim that reads the events
+    (all but EVENT_FREE_KINDS).
     """
     P = col.n_exponents(runs.columns)
     auc, best, draws = tables["auc"], tables["best"], tables["draws"]
@@ -518,7 +521,10 @@ def compare_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], p: Predi
               + _cos_claims(runs, p, setup)
               + [_low_claim(best, p)] + _table1_claims(best, p)
               + [_stable_ftle_claim(auc, p, P), _mean_cos_claim(best, draws, p), _earlier_claim(best, draws, p)])
-    if not_applicable:
-        verdict = f"{NOT_APPLICABLE}: {not_applicable}"
-        claims = [replace(c, verdicts=tuple((part, verdict) for part, _ in c.verdicts)) for c in claims]
-    return claims
+    out = []
+    for c in claims:
+        reason = "; ".join(r for r in (not_applicable, "" if c.kind in EVENT_FREE_KINDS else events_not_applicable)
+                           if r)
+        out.append(replace(c, verdicts=tuple((part, f"{NOT_APPLICABLE}: {reason}") for part, _ in c.verdicts))
+                   if reason else c)
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engine.columns import CONSTANT_LOSS, DIVERGED, FINAL_LOSS, INIT
+from ..engine.columns import ACTIVATION, CONSTANT_LOSS, DIVERGED, FINAL_LOSS, INIT
 
 EVENTS = ("low", "high")
 LOW_KINDS = ("absolute", "quantile")
@@ -51,13 +51,25 @@ def dead(runs: pd.DataFrame) -> np.ndarray:
         return usable(runs) & (np.abs(final / constant_cost(runs) - 1.0) <= DEAD_TOLERANCE)
 
 
+def balanced_quantile(samples: list[np.ndarray], q: float) -> float:
+    """The q quantile of the equal-weight mixture of the samples' empirical distributions:
+    the smallest value v with mean_s F_s(v) >= q (the inverted CDF), each sample's
+    values weighing 1 / (its size x the number of samples)."""
+    values = np.concatenate(samples)
+    weights = np.concatenate([np.full(len(s), 1.0 / (len(s) * len(samples))) for s in samples])
+    order = np.argsort(values, kind="stable")
+    cdf = np.cumsum(weights[order])
+    return float(values[order][min(np.searchsorted(cdf, q - 1e-12), len(values) - 1)])
+
+
 def thresholds(runs: pd.DataFrame, inits, low_kind: str, low_level: float, high_kind: str,
                high_level: float) -> tuple[float, float]:
     """The absolute (low, high) thresholds of the events on c_f.
 
-    low: `low_level` itself (absolute), or the `low_level` quantile (NumPy's linear
-    interpolation) of the usable final losses of the runs with init in `inits`, all
-    activations pooled (quantile), so one threshold compares the activations.
+    low: `low_level` itself (absolute), or the `low_level` quantile of the usable final
+    losses of the runs with init in `inits` (quantile): of their mixture with every
+    setting (activation, init) weighted equally, whatever its number of runs
+    (`balanced_quantile`), so that one threshold compares the activations.
     high: `high_level` itself (absolute), or `high_level` times the constant predictor's
     cost (constant).
     """
@@ -70,7 +82,8 @@ def thresholds(runs: pd.DataFrame, inits, low_kind: str, low_level: float, high_
         pool = usable_runs(runs[runs[INIT].isin(list(inits))])
         if not len(pool):
             raise ValueError(f"events.low_kind quantile: no usable runs with init in {list(inits)}")
-        low = float(np.quantile(pool[FINAL_LOSS].to_numpy(dtype=np.float64), low_level))
+        low = balanced_quantile([sub[FINAL_LOSS].to_numpy(dtype=np.float64)
+                                 for _, sub in pool.groupby([ACTIVATION, INIT], sort=False)], low_level)
     if high_kind == "constant":
         high = high_level * constant_cost(runs)
     if not low < high:

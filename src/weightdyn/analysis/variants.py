@@ -20,6 +20,7 @@ from .config import PredictConfig
 from .events import dead, event_labels, usable, usable_runs
 from .predictors import LOSS
 from .restart import ORACLE, POLICIES, best_saving
+from .selection import TIE
 from .stats import Share, density_modes
 from .table1 import best_row, group_form
 
@@ -184,8 +185,8 @@ def outcome_shares(runs: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
 
 
 FTLE_GROUPS = ("ftle", "svm")  # the predictor groups built from FTLEs
-BEST_EARLY_COLUMNS = ["event", "activation", "init", "pick", "predictor", "t", "auc", "ci_low", "ci_high", "auc_cv",
-                      "positives", "status"]
+BEST_EARLY_COLUMNS = ["event", "activation", "init", "pick", "group", "predictor", "t", "auc", "ci_low", "ci_high", "auc_cv",
+                      "n_tied", "tied_groups", "positives", "testable", "status"]
 
 
 def best_early(best: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
@@ -193,8 +194,12 @@ def best_early(best: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
     checkpoint, picked by its cross-validated AUC on the training half (`auc_cv`; the
     test half only reports it), pick 'best'; picked the same way among the FTLE
     predictors (single FTLEs and the SVM on all), pick 'ftle', and among the loss C(t)
-    rows, pick 'loss'. Its test AUC with the bootstrap interval and the test positives.
-    A setting and event without a computed AUC has one row per pick with the status."""
+    rows, pick 'loss'. Members within `selection.TIE` of the largest cross-validated AUC
+    tie: the pick is the tied member at the earliest checkpoint (early prediction is the
+    aim), and the row counts the tied members and names their groups. Its test AUC with
+    the bootstrap interval and the test positives, testable with at least
+    p.min_positives. A setting and event without a computed AUC has one row per pick with
+    the status."""
     rows = []
     for (event, act, init), sub in best[best["init"].isin(list(p.inits))].groupby(["event", "activation", "init"],
                                                                                     sort=False):
@@ -205,10 +210,14 @@ def best_early(best: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
                 status = "no such predictor computed" if len(ok) else str(sub["status"].iloc[0])
                 rows.append(dict(event=event, activation=act, init=init, pick=pick, status=status))
                 continue
-            r = pool.loc[pool["auc_cv"].idxmax()]
-            rows.append(dict(event=event, activation=act, init=init, pick=pick, predictor=r["predictor"], t=r["t"],
+            tied = pool[pool["auc_cv"] >= pool["auc_cv"].max() - TIE]
+            r = tied.loc[tied["t"].idxmin()]
+            rows.append(dict(event=event, activation=act, init=init, pick=pick, group=r["group"],
+                             predictor=r["predictor"], t=r["t"],
                              auc=r["auc"], ci_low=r["ci_low"], ci_high=r["ci_high"], auc_cv=r["auc_cv"],
-                             positives=int(r["positives"]), status="ok"))
+                             n_tied=len(tied), tied_groups=", ".join(sorted(set(tied["group"]))),
+                             positives=int(r["positives"]), testable=int(r["positives"]) >= p.min_positives,
+                             status="ok"))
     return pd.DataFrame(rows, columns=BEST_EARLY_COLUMNS)
 
 

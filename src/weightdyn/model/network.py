@@ -49,7 +49,8 @@ def loss(theta, X, y, shape, activation_name, chunk: int = 128):
 def constant_loss(y) -> float:
     """The cost (Eq. 2, as `loss`) of the best constant predictor, a2 = mean(y): the summed
     variance of the targets. A dead network (no hidden unit active on any sample) trains
-    its output bias to mean(y) and ends with exactly this cost."""
+    its output bias to mean(y) and ends at this cost, up to the mini-batch noise of that
+    bias (about 1e-6 relative at the paper's dt and batch)."""
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1)
     return float(np.sum(np.mean((y - y.mean(axis=0)) ** 2, axis=0)))

@@ -9,7 +9,7 @@ import pandas as pd
 from ..analysis import paper
 from ..analysis.angles import (DETERMINED, AngleSetup, convergence_points, determined_pairs, pair_medians,
                                start_matrix_medians, window_convergence)
-from ..analysis.claims import NOT_TESTABLE, Claim, verdict_kind
+from ..analysis.claims import NOT_APPLICABLE, NOT_TESTABLE, Claim, verdict_kind
 from ..analysis.config import PredictConfig
 from ..analysis.events import usable_runs
 from ..analysis.table1 import best_rows
@@ -137,7 +137,7 @@ def _reading_lines(claims: list[Claim], runs: pd.DataFrame, setup: AngleSetup, w
         v_paper, v_det = verdict_kind(v_full), by[DETERMINED].verdicts[0][1]
         det = determined()
         share = float(det.mean()) if det.size else float("nan")
-        if v_paper == NOT_TESTABLE:
+        if v_paper in (NOT_TESTABLE, NOT_APPLICABLE):
             text = f"{v_full} in the paper's setup."
         elif v_paper not in ("agree", "partly"):
             text = f"not supported in the paper's setup ({v_paper})."

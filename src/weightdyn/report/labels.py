@@ -59,14 +59,14 @@ def policy_texts(policy: str, low_loss: float, high_loss: float) -> tuple[str, s
     """(the runs a restart policy stops, what a good network is under it), with the
     thresholds: the one wording of `analysis.restart.POLICIES` for tables and figures."""
     return {"avoid_high": (f"runs predicted to end with c_f > {high_loss:g}", f"c_f <= {high_loss:g}"),
-            "reach_low": (f"runs predicted not to reach the low cluster c_f < {low_loss:g}", f"c_f < {low_loss:g}")}[policy]
+            "reach_low": (f"runs predicted not to end low, c_f < {low_loss:g}", f"c_f < {low_loss:g}")}[policy]
 
 
 def events_text(p) -> str:
     """How the events' thresholds of a resolved PredictConfig `p` were set, in one sentence."""
     low = (f"c_f < {p.low_loss:g}" if p.low_kind == "absolute" else
            f"c_f < {p.low_loss:.4g} (the {p.low_level:g} quantile of the usable final losses of the "
-           f"{'/'.join(init_name(i) for i in p.inits)} runs, activations pooled)")
+           f"{'/'.join(init_name(i) for i in p.inits)} runs, each setting weighted equally)")
     high = (f"c_f > {p.high_loss:g}" if p.high_kind == "absolute" else
             f"c_f > {p.high_loss:.4g} ({p.high_level:g} x the constant predictor's cost "
             f"{p.high_loss / p.high_level:.4g}, a dead network's c_f)")

@@ -79,13 +79,14 @@ def _threshold_lines(thresholds: pd.DataFrame) -> list[str]:
     """The thresholds of every variant, where they differ."""
     if len(thresholds.drop_duplicates(["low", "high"])) <= 1:
         return []
-    kinds = {"absolute": "c_f {op} {level:g}", "quantile": "the {level:g} quantile of the He runs' c_f",
+    kinds = {"absolute": "c_f {op} {level:g}", "quantile": "the {level:g} quantile of the predicted runs' usable c_f",
              "constant": "{level:g} x the constant predictor's cost"}
     rows = [[r["variant"], kinds[r["low_kind"]].format(op="<", level=r["low_level"]), f"c_f < {r['low']:.4g}",
              kinds[r["high_kind"]].format(op=">", level=r["high_level"]), f"c_f > {r['high']:.4g}"]
             for _, r in thresholds.iterrows()]
     return ["", "## Events", "", "The variants' thresholds differ; each judges its runs with its own "
-            "(`analysis.events.thresholds`). A diverged run counts as high.", ""] + md_table(
+            "(`analysis.events.thresholds`; a quantile weighs each setting equally, whatever its runs). A "
+            "diverged run counts as high.", ""] + md_table(
         ["variant", "low", "threshold", "high", "threshold"], rows)
 
 
@@ -105,7 +106,7 @@ def _length_lines(lengths: pd.DataFrame, events: dict) -> list[str]:
 
 def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headline: pd.DataFrame,
                         horizon: pd.DataFrame, table1: pd.DataFrame, lengths: pd.DataFrame, thresholds: pd.DataFrame,
-                        study: dict[str, pd.DataFrame], min_positives: int) -> str:
+                        study: dict[str, pd.DataFrame]) -> str:
     """results/variants/comparison.md. variants: {name: {'overrides', 'runs', 'shards_of',
     'not_applicable'}}; the tables stacked over variants (`analysis.variants.across`);
     lengths: the pairs of variants that train the same runs for two lengths
@@ -128,7 +129,7 @@ def comparison_markdown(variants: dict[str, dict], claims: pd.DataFrame, headlin
         lines += ["", "The paper's claims do not apply to " + "; ".join(f"{n} ({why})" for n, why in apart.items())
                   + ": their verdicts read \"does not apply\", and the paper's numbers beside them are a reference, "
                     "not a target."]
-    lines += study_lines(study, names, min_positives)
+    lines += study_lines(study, names)
     counts = claims.groupby("variant")["verdict_kind"].value_counts().unstack(fill_value=0)
     net = net_agreement(claims).set_index("variant")["net"]
     lines += ["", "## Verdicts", "", "Per variant, the verdicts over all claims and their parts; net: agree minus "
@@ -276,12 +277,13 @@ def fig_variants(headline: pd.DataFrame, table1: pd.DataFrame, variants: list[st
     return fig
 
 
-def _early_text(r, min_positives: int) -> str:
+def _early_text(r) -> str:
     if r["status"] != "ok":
         return f"n/a ({r['status'].split(':')[0]})"
-    few = " (few: not testable)" if r["positives"] < min_positives else ""
+    few = "" if r["testable"] else ", few: not testable"
+    tied = f"; {int(r['n_tied'])} tied ({r['tied_groups']})" if r["n_tied"] > 1 else ""
     return (f"{predictor_label(r['predictor'])}, t = {r['t']:g}: {r['auc']:.3f} [{r['ci_low']:.3f}, "
-            f"{r['ci_high']:.3f}] ({int(r['positives'])} pos.{few})")
+            f"{r['ci_high']:.3f}] ({int(r['positives'])} pos.{few}{tied})")
 
 
 def _restart_text(r) -> str:
@@ -290,7 +292,7 @@ def _restart_text(r) -> str:
             f"{what}")
 
 
-def study_lines(study: dict[str, pd.DataFrame], names: list[str], min_positives: int) -> list[str]:
+def study_lines(study: dict[str, pd.DataFrame], names: list[str]) -> list[str]:
     """The outcomes, the best early predictor of each event and the restart policies of
     every variant (`analysis.variants.outcome_shares`, `best_early`, `restart_picks`,
     stacked), one column per variant."""
@@ -307,15 +309,17 @@ def study_lines(study: dict[str, pd.DataFrame], names: list[str], min_positives:
         name=lambda d: [f"{activation_name(a)} + {init_name(i)}: clusters" for a, i in zip(d["activation"], d["init"])])
     lines += [""] + md_table(["modes of c_f", *names], _matrix(modes, ["name"], names, lambda r: r["modes"] or "-"))
     lines += ["", "## The best early predictor of each event", "",
-              "Over every predictor group and checkpoint (t = 0.015 ... 0.09), the member with the largest "
-              "cross-validated AUC on the training half; among the FTLE predictors (single FTLEs, the SVM on all) "
-              "and among C(t) the same way; its test AUC with the refit "
-              f"bootstrap's 95% interval and the test positives (fewer than {min_positives}: not testable).", ""]
+              "Over every predictor group and checkpoint, the member with the largest cross-validated AUC on the "
+              "training half (ties: the earliest checkpoint; the tied groups are named); among the FTLE predictors "
+              "(single FTLEs, the SVM on all) and among C(t) the same way. Its test AUC with the refit bootstrap's "
+              "95% interval and the test positives (fewer than the variant's `predict.min_positives`: not "
+              "testable). The interval holds the threshold and this choice across groups and checkpoints fixed; a "
+              "group with many members (the |cos| pairs) has the maximum of many cross-validated AUCs, which "
+              "favours it in the choice.", ""]
     picks = {"best": "best", "ftle": "best FTLE", "loss": "C(t)"}
     ea = early.assign(name=[f"{e}, {activation_name(a)} + {init_name(i)}, {picks[k]}"
                             for e, a, i, k in zip(early["event"], early["activation"], early["init"], early["pick"])])
-    lines += md_table(["event, setting, pick", *names], _matrix(ea, ["name"], names,
-                                                               lambda r: _early_text(r, min_positives)))
+    lines += md_table(["event, setting, pick", *names], _matrix(ea, ["name"], names, _early_text))
     lines += ["", "## Restart policies: how many times less compute a good network takes", "",
               "1 / (1 - saving) on the test half with the saving's 95% interval; the predictor and checkpoint "
               "picked by the saving on the training half, C(t) picked the same way, and the oracle at the best "
