@@ -25,6 +25,7 @@ from weightdyn.pipeline import io
 from weightdyn.engine import simulate
 from weightdyn.pipeline.config import load_config, numeric_config
 from weightdyn.model.tasks import make_task
+from weightdyn.model.network import constant_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "workflow" / "presets" / "smoke.yaml"
@@ -132,9 +133,12 @@ def test_smoke_end_to_end_local(local_run):
         assert col in runs.columns, col
     assert runs["diverged"].dtype == bool
 
-    # the runs table is the shards in order, and a shard is what the engine computes
+    # the runs table is the shards in order, with the constant predictor's cost on the task
+    # data beside them, and a shard is what the engine computes
     shards = [res / "shards" / f"{a}_{i}" / f"seeds_{f:06d}-{l:06d}.parquet" for a, i in SETTINGS for f, l in [(0, 2), (3, 5)]]
-    pd.testing.assert_frame_equal(runs, pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True), check_exact=True)
+    assert (runs["constant_loss"] == constant_loss(task["y"].to_numpy())).all()
+    pd.testing.assert_frame_equal(runs.drop(columns="constant_loss"),
+                                  pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True), check_exact=True)
     direct, direct_windows = simulate(cfg, "tanh", "wide", [3, 4, 5])
     pd.testing.assert_frame_equal(pd.read_parquet(res / "shards" / "tanh_wide" / "seeds_000003-000005.parquet"),
                                   direct, check_exact=True)

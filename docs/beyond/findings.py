@@ -6,7 +6,7 @@ this file ("Which of the paper's findings survive"), applied to the study's resu
 Reads each variant of workflow/presets/beyond.yaml under the given directory (its runs,
 best members and restart tables, as `snakemake variants` wrote them) and writes
 findings.md and findings.csv beside this file: one verdict per finding, variant and,
-where the finding names one, activation.
+where the finding names one, activation; and the runs' cost from their shards' wall times.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from weightdyn.analysis.stats import Share
 from weightdyn.analysis.variants import FTLE_GROUPS, best_early, headline_shares, outcome_shares, restart_picks
 from weightdyn.engine import columns as col
 from weightdyn.pipeline.config import load_config
-from weightdyn.pipeline.io import read_parquet
-from weightdyn.pipeline.variants import root_configs, variant_name
+from weightdyn.pipeline.io import read_metadata, read_parquet
+from weightdyn.pipeline.variants import root_configs, shard_roots, variant_name
 from weightdyn.report.labels import md_table, share_text
 from weightdyn.report.restart_markdown import times_text
 
@@ -112,6 +112,25 @@ def judge(runs: pd.DataFrame, best: pd.DataFrame, restart: pd.DataFrame, p: Pred
     return rows
 
 
+def costs(base: Path, configs: dict[str, dict]) -> list[list[str]]:
+    """Per variant and setting: runs, shards and the summed wall time of its simulate jobs
+    (one core each), from the shards' provenance."""
+    rows, roots = [], shard_roots(configs)
+    for root in configs:
+        name = variant_name(root)
+        if not name:
+            continue
+        shards = base.parent / roots[root].removeprefix("results/").removeprefix("results") / "shards"
+        for setting in sorted(p.name for p in shards.iterdir()):
+            meta = [read_metadata(p) for p in sorted((shards / setting).glob("seeds_*.parquet"))]
+            n = configs[root]["settings"]["runs_per_setting"].get(setting, configs[root]["settings"]["runs"])
+            meta = [m for m in meta if int(m["last_seed"]) < n]
+            seconds = sum(float(m["wall_time_s"]) for m in meta)
+            runs = sum(int(m["n_runs"]) for m in meta)
+            rows.append([name, setting, str(runs), str(len(meta)), f"{seconds:.0f}", f"{seconds / runs:.2f}"])
+    return rows
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     base = Path(argv[0]) if argv else Path("results/variants")
@@ -143,6 +162,11 @@ def main(argv=None) -> int:
               "one per activation).", ""]
     lines += md_table(["finding", *summary.columns], [[f"{f}. {FINDINGS[f]}", *map(str, summary.loc[f])]
                                                       for f in summary.index])
+    lines += ["", "## Cost of the runs", "",
+              "Summed wall time of each variant's simulate jobs (one core each), from the shards' provenance. The "
+              "jobs shared the 2 cores with other work at times, so these overstate the cost on an idle machine.",
+              ""]
+    lines += md_table(["variant", "setting", "runs", "shards", "core-seconds", "s per run"], costs(base, configs))
     (HERE / "findings.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {HERE / 'findings.md'} and findings.csv for {len(names)} variants")
     return 0

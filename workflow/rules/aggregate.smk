@@ -42,8 +42,7 @@ rule summarize:
                        labels={"setting": "{setting}"}),
     params:
         events=conf("events"),
-        predict=conf("predict"),
-        lyapunov=conf("lyapunov"),
+        predict_inits=conf("predict", "inits"),  # the runs a quantile threshold pools
         summary=conf("summary"),
     log:
         "{root}/logs/summarize_{setting}.log",
@@ -74,8 +73,7 @@ rule clv_convergence:
                      category="CLV convergence", subcategory="{root}", labels={"table": "per pair"}),
     params:
         events=conf("events"),
-        predict=conf("predict"),
-        lyapunov=conf("lyapunov"),
+        predict_inits=conf("predict", "inits"),  # the runs a quantile threshold pools
         tolerance=conf("figures", "clv_start_tolerance"),
     log:
         "{root}/logs/clv_convergence.log",

@@ -5,13 +5,13 @@ from weightdyn.pipeline.rules import job_log, pin_threads
 pin_threads(snakemake.threads)  # before NumPy is imported
 
 from weightdyn.analysis.angles import convergence_points, pair_medians, window_convergence  # noqa: E402
-from weightdyn.analysis.config import PredictConfig  # noqa: E402
+from weightdyn.analysis.events import config_thresholds  # noqa: E402
 from weightdyn.pipeline.io import read_parquet, write_csv  # noqa: E402
 
 p, out = snakemake.params, snakemake.output
 with job_log(snakemake) as log:
     runs, windows = read_parquet(snakemake.input.runs), read_parquet(snakemake.input.windows)
-    high = PredictConfig.from_config({"events": p.events, "predict": p.predict, "lyapunov": p.lyapunov}).resolve(runs).high_loss
+    _, high = config_thresholds(runs, p.events, p.predict_inits)
     vectors = window_convergence(convergence_points(windows, runs, high), p.tolerance)
     write_csv(vectors, out.vectors)
     pairs = pair_medians(windows, runs, high, p.tolerance)

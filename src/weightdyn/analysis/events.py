@@ -92,6 +92,13 @@ def thresholds(runs: pd.DataFrame, inits, low_kind: str, low_level: float, high_
     return low, high
 
 
+def config_thresholds(runs: pd.DataFrame, events: dict, inits) -> tuple[float, float]:
+    """`thresholds` of a pipeline config's `events` section, pooling the runs of `inits`
+    (`predict.inits`)."""
+    return thresholds(runs, inits, str(events["low_kind"]), float(events["low_loss"]), str(events["high_kind"]),
+                      float(events["high_loss"]))
+
+
 def event_labels(runs: pd.DataFrame, event: str, low_loss: float, high_loss: float) -> np.ndarray:
     """Boolean event indicator per run. Diverged runs count as high, never as low."""
     if np.isnan(low_loss) or np.isnan(high_loss):
