@@ -54,28 +54,39 @@ def _share(out: pd.DataFrame, activation: str, quantity: str) -> Share:
 def judge(runs: pd.DataFrame, best: pd.DataFrame, restart: pd.DataFrame, p: PredictConfig) -> list[dict]:
     """The verdicts of findings 1-7 on one variant (README.md's rules)."""
     out = outcome_shares(runs, p)
+    acts = [a for a in ("relu", "tanh") if (out["activation"] == a).any()]
     rows = []
-    modes = out.loc[out["activation"] == "relu", "modes"].iloc[0]
-    n_modes = len(modes.split(", ")) if modes else 0
-    rows.append(_row(1, "relu", "survives" if n_modes >= 2 else "differs",
-                     f"{n_modes} distinct mode(s) of log10 c_f, at c_f = {modes or '-'}"))
-    relu_dead, tanh_dead = _share(out, "relu", "dead"), _share(out, "tanh", "dead")
-    verdict = ("differs" if tanh_dead.k else "not testable" if not relu_dead.k else "survives")
-    rows.append(_row(2, "", verdict, f"dead: ReLU {share_text(relu_dead)}, tanh {share_text(tanh_dead)}"))
-    head = headline_shares(runs, p).set_index(["quantity", "activation"])
-    relu, tanh = head.loc[("le1_positive", "relu")], head.loc[("le1_positive", "tanh")]
-    verdict = ("survives" if tanh["low"] > relu["high"] else "differs" if tanh["high"] < relu["low"]
-               else "inconclusive")
-    rows.append(_row(3, "", verdict, f"lambda_1 > 0: tanh {share_text(Share(int(tanh['k']), int(tanh['n'])))}, "
-                                     f"ReLU {share_text(Share(int(relu['k']), int(relu['n'])))}"))
-    he = col.setting_rows(runs, "relu", "he")
-    high = he[usable(he) & (he[col.FINAL_LOSS].to_numpy(dtype=np.float64) > p.high_loss)]
-    positive = int(np.all(high[[col.le(q) for q in range(1, LEADING + 1)]].to_numpy() > 0, axis=1).sum())
-    verdict = "not testable" if not len(high) else "survives" if positive == len(high) else "differs"
-    rows.append(_row(4, "relu", verdict, f"{positive} of {len(high)} high-loss runs have lambda_1..3 > 0"))
+    if "relu" in acts:
+        modes = out.loc[out["activation"] == "relu", "modes"].iloc[0]
+        n_modes = len(modes.split(", ")) if modes else 0
+        rows.append(_row(1, "relu", "survives" if n_modes >= 2 else "differs",
+                         f"{n_modes} distinct mode(s) of log10 c_f, at c_f = {modes or '-'}"))
+        he = col.setting_rows(runs, "relu", "he")
+        high = he[usable(he) & (he[col.FINAL_LOSS].to_numpy(dtype=np.float64) > p.high_loss)]
+        positive = int(np.all(high[[col.le(q) for q in range(1, LEADING + 1)]].to_numpy() > 0, axis=1).sum())
+        verdict = "not testable" if not len(high) else "survives" if positive == len(high) else "differs"
+        four = _row(4, "relu", verdict, f"{positive} of {len(high)} high-loss runs have lambda_1..3 > 0")
+    else:
+        rows.append(_row(1, "relu", "not testable", "no ReLU runs"))
+        four = _row(4, "relu", "not testable", "no ReLU runs")
+    if acts == ["relu", "tanh"]:
+        relu_dead, tanh_dead = _share(out, "relu", "dead"), _share(out, "tanh", "dead")
+        verdict = ("differs" if tanh_dead.k else "not testable" if not relu_dead.k else "survives")
+        rows.append(_row(2, "", verdict, f"dead: ReLU {share_text(relu_dead)}, tanh {share_text(tanh_dead)}"))
+        head = headline_shares(runs, p).set_index(["quantity", "activation"])
+        relu, tanh = head.loc[("le1_positive", "relu")], head.loc[("le1_positive", "tanh")]
+        verdict = ("survives" if tanh["low"] > relu["high"] else "differs" if tanh["high"] < relu["low"]
+                   else "inconclusive")
+        rows.append(_row(3, "", verdict, f"lambda_1 > 0: tanh {share_text(Share(int(tanh['k']), int(tanh['n'])))}, "
+                                         f"ReLU {share_text(Share(int(relu['k']), int(relu['n'])))}"))
+    else:
+        dead = "; ".join(f"{a}: {share_text(_share(out, a, 'dead'))}" for a in acts)
+        rows += [_row(2, "", "not testable", f"one activation only (dead {dead})"),
+                 _row(3, "", "not testable", "one activation only")]
+    rows.append(four)
     early = best_early(best, p)
     picks = restart_picks(restart)
-    for act in ("relu", "tanh"):
+    for act in acts:
         of = early[(early["event"] == "low") & (early["activation"] == act)].set_index("pick")
         b = of.loc["best"] if "best" in of.index else None
         if b is None or b["status"] != "ok":
