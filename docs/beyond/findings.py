@@ -99,7 +99,7 @@ def judge(runs: pd.DataFrame, best: pd.DataFrame, restart: pd.DataFrame, p: Pred
                     else "differs" if b["ci_high"] <= CHANCE else "inconclusive")
             rows.append(_row(5, act, five, text))
         if five != "survives":
-            rows.append(_row(6, act, "not judged", "finding 5 does not survive"))
+            rows.append(_row(6, act, "not judged", f"finding 5: {five}"))
         else:
             tied = set(b["tied_groups"].split(", "))
             f = of.loc["ftle"] if "ftle" in of.index else None
@@ -174,10 +174,10 @@ def main(argv=None) -> int:
     lines += md_table(["finding", *summary.columns], [[f"{f}. {FINDINGS[f]}", *map(str, summary.loc[f])]
                                                       for f in summary.index])
     lines += ["", "## Cost of the runs", "",
-              "Summed wall time of each variant's simulate jobs (one core each), from the shards' provenance. The "
+              "Summed wall time of each variant's simulate jobs (one process each), from the shards' provenance. The "
               "jobs shared the 2 cores with other work at times, so these overstate the cost on an idle machine.",
               ""]
-    lines += md_table(["variant", "setting", "runs", "shards", "core-seconds", "s per run"], costs(base, configs))
+    lines += md_table(["variant", "setting", "runs", "shards", "wall seconds", "s per run"], costs(base, configs))
     (HERE / "findings.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {HERE / 'findings.md'} and findings.csv for {len(names)} variants")
     return 0
