@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from weightdyn.analysis.claims import CHANCE
 from weightdyn.analysis.config import PredictConfig
+from weightdyn.analysis.paper import HIGH_LOSS_LEADING as LEADING
 from weightdyn.analysis.events import usable
 from weightdyn.analysis.stats import Share
 from weightdyn.analysis.variants import FTLE_GROUPS, best_early, headline_shares, outcome_shares, restart_picks
@@ -29,8 +31,6 @@ from weightdyn.report.restart_markdown import times_text
 
 HERE = Path(__file__).resolve().parent
 PRESET = HERE.parents[1] / "workflow" / "presets" / "beyond.yaml"
-CHANCE = 0.5
-LEADING = 3
 FINDINGS = {
     1: "ReLU + He final losses fall into distinct clusters",
     2: "dead networks are ReLU's",

@@ -50,9 +50,16 @@ def saving_text(saving: float) -> str:
     return "-inf (no good run kept)" if saving == -np.inf else f"{saving:.1%}"
 
 
+def times(saving: float) -> float:
+    """How many times less compute a good network takes: 1 / (1 - saving); 0 at -inf (no
+    good run kept), NaN where there is no saving."""
+    return 1.0 / (1.0 - saving) if np.isfinite(saving) else (0.0 if saving == -np.inf else np.nan)
+
+
 def times_text(saving: float) -> str:
-    """How many times less compute a good network takes: 1 / (1 - saving), 0 at -inf."""
-    return f"{1.0 / (1.0 - saving):.2f}x" if np.isfinite(saving) else ("0x" if saving == -np.inf else "n/a")
+    """`times` as text ('n/a' where there is no saving)."""
+    x = times(saving)
+    return "n/a" if np.isnan(x) else ("0x" if x == 0.0 else f"{x:.2f}x")
 
 
 def _picked(sub: pd.DataFrame, policy: str, activation: str) -> list[str]:

@@ -19,7 +19,7 @@ from ..analysis.restart import ORACLE
 from ..analysis.variants import HEADLINES, closeness, net_agreement
 from ..analysis.stats import Share
 from .labels import activation_name, init_name, md_table, predictor_label, share_text
-from .restart_markdown import times_text
+from .restart_markdown import times, times_text
 
 HEADLINE_NAMES = {"low_loss": "{low}", "high_loss": "{high}", "le1_positive": "lambda_1 > 0",
                   "three_positive": "lambda_1, lambda_2, lambda_3 > 0"}
@@ -362,10 +362,8 @@ def fig_study(study: dict[str, pd.DataFrame], variants: list[str]) -> Figure:
     axes[3].set_title("best early predictor (test AUC)", fontsize=9)
     rs = study["restart"]
     rs = rs[rs["policy"] == "reach_low"].copy()
-    for name in ("saving", "saving_ci_low", "saving_ci_high"):  # x less compute; 0 where no good run is kept
-        v = rs[name].to_numpy(dtype=np.float64)
-        with np.errstate(divide="ignore"):
-            rs[name] = np.where(np.isfinite(v), 1.0 / (1.0 - v), 0.0)
+    for name in ("saving", "saving_ci_low", "saving_ci_high"):
+        rs[name] = [times(v) for v in rs[name].to_numpy(dtype=np.float64)]
     for k, ((act, pick), rows) in enumerate(rs.groupby(["activation", "pick"], sort=False)):
         points(axes[4], rows, "saving", "saving_ci_low", "saving_ci_high", k, 6,
                ACTIVATION_COLOURS.get(act, "tab:gray"), f"{activation_name(act)}, {pick}",
