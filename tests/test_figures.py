@@ -153,6 +153,21 @@ def test_cos_groups_follow_the_paper_colours():
     assert tuple(panels["(1,2)"].collections[-1].get_facecolor()[0][:3]) == to_rgba(fg.GROUP_COLOURS["tangent"])[:3]
 
 
+def test_fig08_of_a_wide_network_draws_the_leading_pairs():
+    """Beyond cos_max_vectors CLVs, Fig. 8 draws the pairs among the leading ones (a
+    triangle of (n - 1)^2 panels, not (P - 1)^2) and says so in its titles."""
+    n = FCFG.cos_max_vectors
+    runs = synthetic_runs(n=30, settings=(("relu", "he"),), P=n + 3)
+    fig = fg.fig08_cos_vs_loss(runs, "he", FCFG, col.PAPER_READING)
+    titles = {ax.get_title() for ax in visible(fig)}
+    assert titles == {f"({i},{j})" for i, j in col.pairs(n)}
+    assert len(fig.get_axes()) == (n - 1) ** 2
+    assert f"the pairs among the leading {n} of {n + 3} CLVs" in fig.subfigs[0]._suptitle.get_text()
+    small = synthetic_runs(n=30, settings=(("relu", "he"),), P=3)
+    small_fig = fg.fig08_cos_vs_loss(small, "he", FCFG, col.PAPER_READING)
+    assert len(small_fig.get_axes()) == 4 and "leading" not in small_fig.subfigs[0]._suptitle.get_text()
+
+
 def test_marker_style_scales_with_the_number_of_runs():
     few, many = fg.scatter_style(5), fg.scatter_style(100_000)
     assert few["s"] > many["s"] and few["alpha"] > many["alpha"]
@@ -199,7 +214,7 @@ def test_registry_draws_each_figure_from_exactly_its_inputs(tables):
 def test_figure_config_reads_every_option_and_no_other():
     cfg = load_config()
     f = cfg["figures"]
-    assert FCFG.dpi == f["dpi"] and FCFG.angles == AngleSetup(
+    assert FCFG.dpi == f["dpi"] and FCFG.cos_max_vectors == f["cos_max_vectors"] == 9 and FCFG.angles == AngleSetup(
         f["cos_tangent"], f["cos_orthogonal"], f["cos_quantile"], f["clv_start_tolerance"],
         cfg["lyapunov"]["clv_start"], cfg["lyapunov"]["clv_window"], cfg["lyapunov"]["clv_window_end"])
     del cfg["figures"]["cos_quantile"]

@@ -21,14 +21,17 @@ GAP_AXIS_END = 12  # g W d tau beyond which every vector has converged: the conv
 
 def fig08_cos_vs_loss(runs: pd.DataFrame, init: str, fcfg: FigureConfig, reading: str) -> Figure:
     """Fig. 8: c_f (log) against |cos theta_ij| at the end of training, one panel per pair
-    (i < j) in a triangle of (P-1) x (P-1) panels (pair (i, j) in row i, column j - 1),
-    coloured by the three groups of `cos_groups`. `reading`: 'paper' (the paper's setup)
+    (i < j <= n) in a triangle of (n-1) x (n-1) panels (pair (i, j) in row i, column j - 1),
+    coloured by the three groups of `cos_groups`; n = P, or the leading
+    `fcfg.cos_max_vectors` CLVs of a wider network (P(P-1)/2 panels would not fit a page
+    nor the memory: 9216 axes at P = 97). `reading`: 'paper' (the paper's setup)
     or `angles.DETERMINED` (start-independent: points whose angle the start sets are
     grey, and so is the title of a pair that is undetermined in most runs)."""
     a = fcfg.angles
     values, tolerance = a.reading(reading)
     acts = activations_of(runs, init)
-    P = max(col.n_exponents(runs.columns), 2)
+    P_all = max(col.n_exponents(runs.columns), 2)
+    P = min(P_all, fcfg.cos_max_vectors)
     pairs = col.pairs(P)
     n = P - 1
     # a fixed grid (no layout engine): P(P-1)/2 panels per activation would make constrained layout slow
@@ -73,6 +76,7 @@ def fig08_cos_vs_loss(runs: pd.DataFrame, init: str, fcfg: FigureConfig, reading
             axes[0, 0].set_yticks(log_ticks(ok[col.FINAL_LOSS].min(), ok[col.FINAL_LOSS].max()))
         axes[0, 0].yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         zoom = "" if top > 0.5 else f"; all |cos| below {top:.2g}, x axis zoomed"
+        zoom += f"; the pairs among the leading {P} of {P_all} CLVs" if P < P_all else ""
         legend = "red: tangencies, blue: intermediate, black: mostly orthogonal"
         if tolerance is not None:
             share = float(keep.mean()) if keep.size else float("nan")

@@ -26,17 +26,19 @@ EXPONENT_GRID = dict(left=0.13, right=0.97, bottom=0.1, top=0.86, wspace=0.45, h
 GROUP_COLOURS = {"tangent": "tab:red", "intermediate": "tab:blue", "orthogonal": "black"}
 
 
-FIGURE_KEYS = ("dpi", "cos_tangent", "cos_orthogonal", "cos_quantile", "clv_start_tolerance")
+FIGURE_KEYS = ("dpi", "cos_tangent", "cos_orthogonal", "cos_quantile", "cos_max_vectors", "clv_start_tolerance")
 
 
 @dataclass(frozen=True)
 class FigureConfig:
     """Options of the figures (`figures` of the pipeline config): dpi of the PNGs, and how
     the end-of-training angles are read (`analysis.angles.AngleSetup`: the colour groups
-    of Fig. 8, the tolerance of a determined CLV, the start and the windows)."""
+    of Fig. 8, the tolerance of a determined CLV, the start and the windows), and the
+    number of leading CLVs whose pairs Fig. 8 draws."""
 
     dpi: int
     angles: AngleSetup
+    cos_max_vectors: int
 
     @classmethod
     def from_config(cls, cfg: dict) -> "FigureConfig":
@@ -48,7 +50,7 @@ class FigureConfig:
             raise ValueError(f"figures: unknown options {unknown}")
         if missing:
             raise KeyError(f"figures: missing options {missing}")
-        return cls(dpi=int(f["dpi"]), angles=AngleSetup.from_config(cfg))
+        return cls(dpi=int(f["dpi"]), angles=AngleSetup.from_config(cfg), cos_max_vectors=int(f["cos_max_vectors"]))
 
 
 # ----------------------------------------------------------------------------------
