@@ -1,6 +1,7 @@
 """weightdyn.pipeline.io: atomic Parquet writing, provenance metadata, shards, long tables,
 summaries; weightdyn.pipeline.rules: what the rule scripts share."""
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,20 @@ def test_write_parquet_round_trip_with_metadata(tmp_path):
     pd.testing.assert_frame_equal(io.read_parquet(path), df)
     assert io.read_metadata(path) == {"answer": 42, "nested": {"dt": 3e-5}}
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_a_wide_table_is_read_in_bounded_memory(tmp_path):
+    """A runs table of a wide network has tens of thousands of columns (P = 97: 89,464).
+    Read in a rule (Arrow's pool pinned to one thread), 2 rows x 20,000 columns must stay
+    well under a gigabyte; Arrow's threaded reader took 1.9 GB for them."""
+    path = tmp_path / "wide.parquet"
+    columns = [f"cos_{k}" for k in range(20_000)]
+    io.write_parquet(pd.DataFrame(np.ones((2, len(columns))), columns=columns), path, {})
+    code = ("import resource, sys; from weightdyn.pipeline import io; df = io.read_parquet(sys.argv[1]); "
+            "print(df.shape[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], env={**os.environ, "OMP_NUM_THREADS": "1"},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) == len(columns) and int(out[1]) < 800_000  # kB
 
 
 def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
