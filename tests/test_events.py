@@ -190,3 +190,8 @@ def test_restart_picks_follow_the_training_half():
     picks = restart_picks(restart).set_index("pick")
     assert picks.loc["best", "t"] == 0.015 and picks.loc["best", "saving"] == 0.5
     assert picks.loc["loss", "predictor"] == "loss" and picks.loc["oracle", "saving"] == 0.68
+    # each init its own picks: the wide init's larger training-half saving does not win He's
+    wide = restart.assign(init="wide", saving_train=restart["saving_train"] + 0.3, saving=0.1)
+    both = restart_picks(pd.concat([restart, wide], ignore_index=True)).set_index(["init", "pick"])
+    assert both.loc[("he", "best"), "saving"] == 0.5 and both.loc[("wide", "best"), "saving"] == 0.1
+    assert len(both) == 6

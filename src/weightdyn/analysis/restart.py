@@ -176,14 +176,16 @@ def _bootstrap_saving(stop, good, frac, n_boot, level, seed) -> tuple[float, flo
 
 
 def best_saving(restart: pd.DataFrame, policy: str = "avoid_high", activation: str | None = None,
-                predictor: str | None = None) -> tuple[pd.Series, pd.Series | None] | None:
-    """The computed predictor and checkpoint of `policy` (and `activation`, and only
+                predictor: str | None = None, init: str | None = None) -> tuple[pd.Series, pd.Series | None] | None:
+    """The computed predictor and checkpoint of `policy` (and `activation`, `init`, and only
     `predictor`, if given) with the largest out-of-fold saving on the training half (its
     test-half saving is the one to report), and the oracle of its setting and checkpoint
     (None if missing); None without a computed one."""
     ok = restart[(restart["status"] == "ok") & (restart["policy"] == policy)] if len(restart) else restart
     if activation is not None and len(ok):
         ok = ok[ok["activation"] == activation]
+    if init is not None and len(ok):
+        ok = ok[ok["init"] == init]
     real = ok[(ok["predictor"] != ORACLE) & ok["saving_train"].notna()]
     if predictor is not None:
         real = real[real["predictor"] == predictor]

@@ -221,25 +221,25 @@ def best_early(best: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=BEST_EARLY_COLUMNS)
 
 
-RESTART_PICK_COLUMNS = ["policy", "activation", "pick", "predictor", "t", "saving", "saving_ci_low", "saving_ci_high",
+RESTART_PICK_COLUMNS = ["policy", "activation", "init", "pick", "predictor", "t", "saving", "saving_ci_low", "saving_ci_high",
                         "n_test", "bad_test"]
 
 
 def restart_picks(restart: pd.DataFrame) -> pd.DataFrame:
-    """Per restart policy and activation: the predictor and checkpoint with the largest
+    """Per restart policy and setting: the predictor and checkpoint with the largest
     saving on the training half (`restart.best_saving`; pick 'best'), the loss C(t) picked
     the same way ('loss') and the oracle at the best pick's checkpoint ('oracle'), each
     with its test-half saving and interval."""
     rows = []
     for policy in POLICIES:
-        acts = restart.loc[restart["policy"] == policy, "activation"].unique() if len(restart) else []
-        for act in acts:
-            picked = best_saving(restart, policy, act)
+        of = restart[restart["policy"] == policy] if len(restart) else restart
+        for act, init in dict.fromkeys(zip(of["activation"], of["init"])) if len(of) else []:
+            picked = best_saving(restart, policy, act, init=init)
             if picked is None:
                 continue
-            loss = best_saving(restart, policy, act, predictor=LOSS)
+            loss = best_saving(restart, policy, act, predictor=LOSS, init=init)
             for pick, r in (("best", picked[0]), ("loss", None if loss is None else loss[0]), (ORACLE, picked[1])):
                 if r is not None:
-                    rows.append(dict(policy=policy, activation=act, pick=pick,
-                                     **{k: r[k] for k in RESTART_PICK_COLUMNS[3:]}))
+                    rows.append(dict(policy=policy, activation=act, init=init, pick=pick,
+                                     **{k: r[k] for k in RESTART_PICK_COLUMNS[4:]}))
     return pd.DataFrame(rows, columns=RESTART_PICK_COLUMNS)

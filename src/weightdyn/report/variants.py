@@ -218,7 +218,7 @@ def long_table(claims: pd.DataFrame, headline: pd.DataFrame, horizon: pd.DataFra
                           text=[f"{p} at t = {t:g}" if s == "ok" else s
                                 for p, t, s in zip(early["predictor"], early["t"], early["status"])])),
         pd.DataFrame(dict(variant=restart["variant"], section="restart",
-                          row=restart["policy"] + ":" + restart["activation"] + ":" + restart["pick"],
+                          row=restart["policy"] + ":" + restart["activation"] + "_" + restart["init"] + ":" + restart["pick"],
                           value=restart["saving"], low=restart["saving_ci_low"], high=restart["saving_ci_high"],
                           n=restart["n_test"], text=[f"{p} at t = {t:g}" for p, t in
                                                      zip(restart["predictor"], restart["t"])])),
@@ -325,10 +325,10 @@ def study_lines(study: dict[str, pd.DataFrame], names: list[str]) -> list[str]:
               "picked by the saving on the training half, C(t) picked the same way, and the oracle at the best "
               "pick's checkpoint. avoid_high stops runs predicted to end high; reach_low stops runs predicted not "
               "to end low.", ""]
-    rs = restart.assign(name=[f"{p}, {activation_name(a)}, {k}" for p, a, k in
-                              zip(restart["policy"], restart["activation"], restart["pick"])])
+    rs = restart.assign(name=[f"{p}, {activation_name(a)} + {init_name(i)}, {k}" for p, a, i, k in
+                              zip(restart["policy"], restart["activation"], restart["init"], restart["pick"])])
     rows = _matrix(rs, ["name"], names, _restart_text)
-    lines += md_table(["policy, activation, pick", *names], rows) if rows else ["Not computed in any variant."]
+    lines += md_table(["policy, setting, pick", *names], rows) if rows else ["Not computed in any variant."]
     return lines
 
 
