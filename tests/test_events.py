@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from weightdyn.analysis import paper
-from weightdyn.analysis.claims import EVENT_FREE_KINDS, NOT_APPLICABLE, compare_claims, verdict_kind
+from weightdyn.analysis.claims import EVENT_FREE_KINDS, compare_claims
+from weightdyn.analysis.verdicts import NOT_APPLICABLE, verdict_kind
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.events import balanced_quantile, dead, event_labels, thresholds
 from weightdyn.analysis.variants import best_early, outcome_shares, restart_picks

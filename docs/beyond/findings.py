@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from weightdyn.analysis.claims import CHANCE
+from weightdyn.analysis.verdicts import CHANCE
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.paper import HIGH_LOSS_LEADING as LEADING
 from weightdyn.analysis.events import usable

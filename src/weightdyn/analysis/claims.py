@@ -5,8 +5,10 @@
 mean |cos| of high-loss runs, tangent CLV pairs, early prediction of low losses,
 Table I, and a few more statements of Sec. VI) on the runs table and the prediction
 tables (`evaluate.predict_all`). Each `Claim` holds the paper's statement, our numbers
-behind it (`values`) and verdicts; the paper's numbers are in `paper`.
-`report.markdown` renders them, with the rule of every claim (`Claim.note`).
+behind it (`values`) and verdicts; the paper's numbers are in `paper`. The claims of
+Sec. VI are evaluated in `prediction_claims`, and `verdicts` holds the `Claim` type and
+the verdicts' vocabulary. `report.markdown` renders them, with the rule of every claim
+(`Claim.note`).
 
 Verdicts: 'agree', 'differ', 'partly' (it holds for some of the items it names),
 'inconclusive' (our interval admits both readings) and 'not testable: <why>' (too few
@@ -58,7 +60,7 @@ refitted); paired intervals take the two AUCs from the same resamples.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -70,57 +72,17 @@ from . import paper
 from .angles import (DETERMINED, MIN_DETERMINED_SHARE, UNDETERMINED, AngleSetup, cos_groups, determined_pairs,
                      determined_vectors)
 from .config import PredictConfig
-from .evaluate import paired_difference
 from .events import usable_runs
-from .predictors import ftle_name
-from .binning import quantile_auc_ceiling
+from .prediction_claims import prediction_claims
 from .stats import Share, bootstrap_difference, density_modes
-from .table1 import best_row, group_form
+from .verdicts import NOT_APPLICABLE, Claim, not_testable, one
 
-NOT_TESTABLE = "not testable"
-NOT_APPLICABLE = "does not apply"
 EVENT_FREE_KINDS = ("le_share", "tangent_pairs")  # claims that read no event threshold
-VERDICTS = ("agree", "partly", "differ", "inconclusive", NOT_TESTABLE, NOT_APPLICABLE)
 SIGNIFICANCE = 0.05   # one-sided Mann-Whitney test of the mean |cos| of high-loss runs
-CHANCE = 0.5          # the AUC of a predictor without information
-HIGH_ACCURACY = 0.9   # lower interval end that counts as "high accuracy" (Fig. 12)
 TOP_QUANTILE = 0.99   # reported beside the largest |cos| of the tangent-pair claim
 SPREAD_BOOT = 2000    # bootstrap resamples of the spread difference (wide-range claim)
 CLUSTER_BANDWIDTH = 0.1  # decades: the kernel of the log10 c_f density in which clusters are peaks
 ANGLE_READINGS = (col.PAPER_READING, DETERMINED)  # the angle claims: the paper's setup, start-independent CLVs
-
-
-def not_testable(reason: str) -> str:
-    return f"{NOT_TESTABLE}: {reason}"
-
-
-def verdict_kind(verdict: str) -> str:
-    """The verdict without its reason: one of VERDICTS."""
-    return verdict.split(":", 1)[0]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim of the paper and our evaluation of it.
-
-    topic: the part of the paper ('final_loss', 'lyapunov', 'angles', 'prediction',
-    'table1'); kind: how its values are laid out (claims of one kind share a layout);
-    verdicts: (part, verdict) pairs, part '' for a claim without parts; note: the rule of
-    the verdict, or a caveat.
-    """
-
-    key: str
-    kind: str
-    topic: str
-    source: str
-    statement: str
-    verdicts: tuple[tuple[str, str], ...]
-    note: str = ""
-    values: dict = field(default_factory=dict)
-
-
-def _one(verdict: str) -> tuple[tuple[str, str], ...]:
-    return (("", verdict),)
 
 
 def _he(act: str) -> str:
@@ -174,14 +136,14 @@ def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
     out = [
         Claim("final_loss_relu_he", "final_loss_relu_he", "final_loss", "Sec. IV, Fig. 3(a)",
               f"ReLU + He: three clusters of c_f (low, intermediate, high > {hi:g})",
-              _one(_clusters_verdict(relu, p.min_positives)),
+              one(_clusters_verdict(relu, p.min_positives)),
               f"agree means the density of log10 c_f (Gaussian KDE with a kernel of {CLUSTER_BANDWIDTH:g} decades) has "
               "a distinct mode in each of the three ranges (a local maximum whose prominence is at least half its "
               f"height); not testable if a range holds fewer than {p.min_positives} runs, differ if none.",
               relu),
         Claim("final_loss_tanh_he", "final_loss_tanh_he", "final_loss", "Sec. IV, Fig. 3(b)",
               f"tanh + He: no c_f > {hi:g}; one distinct low peak",
-              _one(not_testable("no runs") if not tanh["n"] else "agree" if tanh["high"].k == 0 else "differ"),
+              one(not_testable("no runs") if not tanh["n"] else "agree" if tanh["high"].k == 0 else "differ"),
               f"agree means no tanh + He run ends above {hi:g}.", tanh),
     ]
     spread, tanh_high = {}, None
@@ -206,7 +168,7 @@ def _loss_claims(runs: pd.DataFrame, p: PredictConfig) -> list[Claim]:
     counts = {(a, i): len(usable_runs(col.setting_rows(runs, a, i))) for a in paper.ACTIVATIONS for i in paper.INITS}
     out.append(Claim(
         "final_loss_wide", "final_loss_wide", "final_loss", "Sec. IV, Fig. 4",
-        f"wide-range init: flatter, wider loss distributions than He; c_f > {hi:g} also with tanh", _one(verdict),
+        f"wide-range init: flatter, wider loss distributions than He; c_f > {hi:g} also with tanh", one(verdict),
         "agree means a larger standard deviation of log10 c_f under wide init for every activation (the 95% "
         "bootstrap interval of the difference above 0) and at least one tanh + wide run above the high threshold; "
         "differ if an interval lies below 0 or no such run exists; inconclusive otherwise.",
@@ -234,7 +196,7 @@ def _le_claims(runs: pd.DataFrame, p: PredictConfig, tol: float) -> list[Claim]:
                 else f"{share:.0%} of {_he(act)} runs have {exponents}")
         if P < k:
             out.append(Claim(key, "missing_exponents", "lyapunov", "Sec. V, Fig. 5", text,
-                             _one(not_testable(f"fewer than {k} exponents")), values=dict(k=k, n=len(ok))))
+                             one(not_testable(f"fewer than {k} exponents")), values=dict(k=k, n=len(ok))))
             continue
         raw, with_tol = _leading_positive(ok, k, tol)
         if share == 0.0:
@@ -252,11 +214,11 @@ def _le_claims(runs: pd.DataFrame, p: PredictConfig, tol: float) -> list[Claim]:
     if P < k:
         return out + [Claim("high_loss_three_positive", "missing_exponents", "lyapunov", "Sec. V, Fig. 7(a)",
                             "very high losses occur only when the three leading LEs are positive",
-                            _one(not_testable(f"fewer than {k} exponents")), values=dict(k=k, n=len(ok)))]
+                            one(not_testable(f"fewer than {k} exponents")), values=dict(k=k, n=len(ok)))]
     final = ok[col.FINAL_LOSS]
     raw, with_tol = _leading_positive(ok[final > p.high_loss], k, tol)
     rest, _ = _leading_positive(ok[final <= p.high_loss], k, tol)
-    verdicts = (_one(not_testable("no high-loss runs")) if not raw.n else
+    verdicts = (one(not_testable("no high-loss runs")) if not raw.n else
                 _raw_and_tolerance(raw, with_tol, lambda s: "agree" if s.k == s.n else "differ"))
     out.append(Claim(
         "high_loss_three_positive", "high_loss_three_positive", "lyapunov", "Sec. V, Fig. 7(a)",
@@ -300,7 +262,7 @@ def _mean_cos_high_claim(runs: pd.DataFrame, p: PredictConfig, setup: AngleSetup
     return Claim(
         "mean_cos_high" + ("" if reading == col.PAPER_READING else f"_{reading}"), "mean_cos_high", "angles",
         "Sec. V, Fig. 9(a)", "the mean |cos theta_ij| between CLVs at the end of training drops clearly for "
-        f"high-loss ReLU runs ({setup.describe(reading)})", _one(verdict), rule, values)
+        f"high-loss ReLU runs ({setup.describe(reading)})", one(verdict), rule, values)
 
 
 def _tangent_claim(runs: pd.DataFrame, setup: AngleSetup, reading: str) -> Claim:
@@ -344,165 +306,13 @@ def _tangent_claim(runs: pd.DataFrame, setup: AngleSetup, reading: str) -> Claim
     return Claim(
         "tangent_pairs" + ("" if reading == col.PAPER_READING else f"_{reading}"), "tangent_pairs", "angles",
         "Sec. V, Fig. 8", f"pairs {', '.join(f'({i},{j})' for i, j in paper.TANGENT_PAIRS)} show tangencies "
-        f"(|cos| near 1) for both activations ({setup.describe(reading)})", _one(verdict), rule, values)
+        f"(|cos| near 1) for both activations ({setup.describe(reading)})", one(verdict), rule, values)
 
 
 def _cos_claims(runs: pd.DataFrame, p: PredictConfig, setup: AngleSetup) -> list[Claim]:
     """The angle claims in both readings: the paper's setup, and start-independent CLVs."""
     return [claim for reading in ANGLE_READINGS
             for claim in (_mean_cos_high_claim(runs, p, setup, reading), _tangent_claim(runs, setup, reading))]
-
-
-# ----------------------------------------------------------------------------------
-# Early prediction (Sec. VI, Figs. 10-13, Table I).
-
-def _he_best(best: pd.DataFrame, event: str, activation: str, group: str, interval: int,
-             p: PredictConfig) -> pd.Series | None:
-    """The best row of `group` (in the form Table I uses) for an event of `activation` + He."""
-    return best_row(best, event, activation, "he", group, group_form(group, p), interval)
-
-
-def _untestable(r: pd.Series | None, p: PredictConfig) -> str | None:
-    """Why no verdict can rest on the AUC row r, or None if it can."""
-    if r is None:
-        return not_testable("not computed")
-    if not np.isfinite(r["auc"]):
-        return not_testable(r["status"])
-    if r["positives"] < p.min_positives:
-        return not_testable(f"{int(r['positives'])} positives")
-    if not (np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"])):
-        return not_testable("no bootstrap interval")
-    return None
-
-
-def _above(rows: list[pd.Series], threshold: float) -> str:
-    """'agree' if every interval lies above the threshold, 'differ' if one lies at or
-    below it, else 'inconclusive'."""
-    if all(r["ci_low"] > threshold for r in rows):
-        return "agree"
-    return "differ" if any(r["ci_high"] <= threshold for r in rows) else "inconclusive"
-
-
-def _binning_ceiling(r: pd.Series, p: PredictConfig) -> float:
-    """The largest test AUC the naive-Bayes classifier of row r can reach (1 for the SVM)."""
-    if r["group"] == "svm" or p.bin_strategy != "quantile":
-        return 1.0
-    return quantile_auc_ceiling(r["positives"] / r["n_test"], p.n_bins)
-
-
-def _low_claim(best: pd.DataFrame, p: PredictConfig) -> Claim:
-    computed = set(best["interval"])
-    later = [i for i in sorted(paper.CHECKPOINTS) if i >= paper.LOW_FROM and i in computed]
-    rows, counts, verdicts = {}, {}, []
-    for act in paper.ACTIVATIONS:
-        by_interval = {i: _he_best(best, "low", act, "ftle", i, p) for i in sorted(paper.CHECKPOINTS)}
-        rows[act] = [(paper.CHECKPOINTS[i], r) for i, r in by_interval.items()]
-        if later and by_interval[later[0]] is not None:
-            counts[act] = by_interval[later[0]]
-        why = [w for w in (_untestable(by_interval[i], p) for i in later) if w] or (
-            [] if later else [not_testable(f"no checkpoint from t = {paper.CHECKPOINTS[paper.LOW_FROM]} on computed")])
-        if why:
-            verdicts.append((act, why[0]))
-        else:
-            verdicts.append((act, _above([by_interval[i] for i in later], CHANCE)))
-    label = paper.CHECKPOINTS[paper.LOW_FROM]
-    return Claim(
-        "ftle_predict_low", "ftle_predict_low", "prediction", "Sec. VI, Fig. 10",
-        f"FTLEs predict a low final loss (c_f < {p.low_loss:g}) from t = {label} on (ReLU and tanh, He)",
-        tuple(verdicts),
-        f"agree means the lower end of the best FTLE's interval is above {CHANCE:g} at every computed checkpoint "
-        f"from t = {label} on; differ if an upper end is at or below it; inconclusive otherwise.",
-        dict(form=p.ftle_form, rows=rows, counts=counts))
-
-
-def _table1_claims(best: pd.DataFrame, p: PredictConfig) -> list[Claim]:
-    out = []
-    for group, values in paper.TABLE1.items():
-        for interval, number in zip(sorted(paper.CHECKPOINTS), values):
-            label = paper.CHECKPOINTS[interval]
-            r = _he_best(best, "high", "relu", group, interval, p)
-            verdict = _untestable(r, p)
-            if verdict is None:
-                ceiling = _binning_ceiling(r, p)
-                verdict = (not_testable(f"above the binning ceiling {ceiling:.3f}") if number > ceiling
-                           else "agree" if r["ci_low"] <= number <= r["ci_high"] else "differ")
-            out.append(Claim(f"table1_{group}_t{label}", "table1", "table1", "Table I",
-                             f"{paper.TABLE1_NAMES[group]}, t = {label}: AUC {number}", _one(verdict),
-                             values=dict(group=group, t=label, paper=number, row=r)))
-    return out
-
-
-def _stable_ftle_claim(auc: pd.DataFrame, p: PredictConfig, P: int) -> Claim:
-    rows = []
-    sub = col.setting_rows(auc, "relu", "he")
-    sub = sub[(sub["event"] == "high") & (sub["interval"] == paper.EARLY)]
-    for q in range(max(P - paper.N_STABLE + 1, 1), P + 1):
-        hit = sub[sub["predictor"] == ftle_name(p.ftle_form, q)]
-        rows.append((q, hit.iloc[0] if len(hit) else None))
-    why = [w for w in (_untestable(r, p) for _, r in rows) if w]
-    if why or len(rows) < paper.N_STABLE:
-        verdict = why[0] if why else not_testable(f"fewer than {paper.N_STABLE} exponents")
-    else:
-        verdict = _above([r for _, r in rows], HIGH_ACCURACY)
-    early = paper.CHECKPOINTS[paper.EARLY]
-    return Claim(
-        "stable_ftle_high_early", "stable_ftle_high_early", "prediction", "Sec. VI, Fig. 12",
-        f"the three most stable FTLEs predict c_f > {p.high_loss:g} with high accuracy already at t = {early}",
-        _one(verdict), f"agree means each lower interval end above {HIGH_ACCURACY:g}; differ if an upper end is at or "
-        "below it; inconclusive otherwise.",
-        dict(rows=[(q, r) for q, r in rows if r is not None], t=early))
-
-
-def _mean_cos_claim(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) -> Claim:
-    cells, among, why = [], [], None
-    for interval in sorted(paper.CHECKPOINTS):
-        pair = _he_best(best, "high", "relu", "cos", interval, p)
-        mean = _he_best(best, "high", "relu", "mean_cos", interval, p)
-        reason = _untestable(pair, p) or _untestable(mean, p)
-        if reason:
-            why = why or reason
-            cells.append((paper.CHECKPOINTS[interval], mean, pair, (np.nan, np.nan, 0)))
-            continue
-        d = paired_difference(draws, "high", "relu", interval, (pair["group"], pair["form"]), (mean["group"], mean["form"]),
-                    p.ci_level)
-        cells.append((paper.CHECKPOINTS[interval], mean, pair, d))
-        among.append(d[2] > 0 and d[0] <= 0.0)
-    if why:
-        verdict = why
-    elif not all(c[3][2] for c in cells):
-        verdict = not_testable("no bootstrap resamples")
-    else:
-        verdict = "agree" if all(among) else ("partly" if any(among) else "differ")
-    return Claim(
-        "mean_cos_best_angle", "mean_cos_best_angle", "prediction", "Sec. VI, Fig. 13",
-        f"the mean |cos theta_ij| is the most effective angle predictor of c_f > {p.high_loss:g} (ReLU)",
-        _one(verdict),
-        "agree means the mean |cos| is among the best angle predictors within the intervals: the paired interval "
-        "of AUC(best pair) - AUC(mean |cos|) reaches 0 at every checkpoint (partly: at some).",
-        dict(cells=cells))
-
-
-def _earlier_claim(best: pd.DataFrame, draws: pd.DataFrame, p: PredictConfig) -> Claim:
-    parts, pairs = [], []
-    for event in ("high", "low"):
-        a = _he_best(best, event, "relu", "ftle", paper.EARLY, p)
-        b = _he_best(best, event, "relu", "cos", paper.EARLY, p)
-        reason = _untestable(a, p) or _untestable(b, p)
-        if reason:
-            parts.append((event, reason))
-            continue
-        lo, hi, n = paired_difference(draws, event, "relu", paper.EARLY, (a["group"], a["form"]), (b["group"], b["form"]),
-                            p.ci_level)
-        pairs.append((event, a, b, (lo, hi, n)))
-        parts.append((event, not_testable("no bootstrap resamples") if not n else
-                      "agree" if lo > 0 else "differ" if hi < 0 else "inconclusive"))
-    early = paper.CHECKPOINTS[paper.EARLY]
-    return Claim(
-        "ftle_earlier_than_angles", "ftle_earlier_than_angles", "prediction", "Sec. VI",
-        f"FTLEs predict the final loss earlier than angles between CLVs (ReLU, t = {early})", tuple(parts),
-        "per event: agree if the paired interval of AUC(best FTLE) - AUC(best pair) lies above 0, differ if "
-        "below, inconclusive if it holds 0.",
-        dict(pairs=pairs, t=early))
 
 
 def compare_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], p: PredictConfig, le_tolerance: float,
@@ -517,10 +327,8 @@ def compare_claims(runs: pd.DataFrame, tables: dict[str, pd.DataFrame], p: Predi
     """
     P = col.n_exponents(runs.columns)
     auc, best, draws = tables["auc"], tables["best"], tables["draws"]
-    claims = (_loss_claims(runs, p) + _le_claims(runs, p, le_tolerance)
-              + _cos_claims(runs, p, setup)
-              + [_low_claim(best, p)] + _table1_claims(best, p)
-              + [_stable_ftle_claim(auc, p, P), _mean_cos_claim(best, draws, p), _earlier_claim(best, draws, p)])
+    claims = (_loss_claims(runs, p) + _le_claims(runs, p, le_tolerance) + _cos_claims(runs, p, setup)
+              + prediction_claims(auc, best, draws, p, P))
     out = []
     for c in claims:
         reason = "; ".join(r for r in (not_applicable, "" if c.kind in EVENT_FREE_KINDS else events_not_applicable)

@@ -9,7 +9,7 @@ import pandas as pd
 from ..analysis import paper
 from ..analysis.angles import (DETERMINED, AngleSetup, convergence_points, determined_pairs, pair_medians,
                                start_matrix_medians, window_convergence)
-from ..analysis.claims import NOT_APPLICABLE, NOT_TESTABLE, Claim, verdict_kind
+from ..analysis.verdicts import NOT_APPLICABLE, NOT_TESTABLE, Claim, verdict_kind
 from ..analysis.config import PredictConfig
 from ..analysis.events import usable_runs
 from ..analysis.table1 import best_rows

@@ -7,7 +7,8 @@ import pandas as pd
 from ..analysis import comparison as cmp
 from ..analysis import paper
 from ..analysis.angles import AngleSetup
-from ..analysis.claims import NOT_APPLICABLE, VERDICTS, Claim, compare_claims, verdict_kind
+from ..analysis.claims import compare_claims
+from ..analysis.verdicts import NOT_APPLICABLE, VERDICTS, Claim, verdict_kind
 from ..analysis.config import PredictConfig
 from ..analysis.table1 import cell, table1_labels
 from ..engine import columns as col

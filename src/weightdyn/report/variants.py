@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..analysis import paper
-from ..analysis.claims import VERDICTS
+from ..analysis.verdicts import VERDICTS
 from ..analysis.events import DEAD_TOLERANCE
 from ..analysis.restart import ORACLE
 from ..analysis.variants import HEADLINES, closeness, net_agreement
