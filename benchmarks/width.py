@@ -3,13 +3,16 @@ core, and the share of it spent in the P x P tangent product Q <- Q + (dt J) Q.
 
     python benchmarks/width.py                     # N2 = 2, 4, 8, 16 (P = 9 ... 65 for two inputs)
     python benchmarks/width.py --widths 2 8 --runs 256 --activation tanh
+    python benchmarks/width.py --widths 8 --inputs 10 --runs 2 8 32 128   # cost against the job's runs
 
 For each width: `integrate` end to end (steps, QR every k steps, FTLEs and CLVs at the
 checkpoint window; best of three), then the tangent product alone, the batched matmul
 of the kernel on the same (runs, P, P) stacks, k times per interval. Its share is the
 product's time over the end-to-end time; it grows as P^3 per run-step, the rest as
 about P^2 (the Jacobian's entries) and P^3 / k (the QR). The table gives the cost of one
-run at the paper's length (733,340 steps) and the runs that 2 cores finish in an hour.
+run at the paper's length (733,340 steps) and the runs that 2 cores finish in an hour,
+for each number of runs stepped together (`--runs`): a job of few runs cannot spread the
+per-step overhead (the QR's loop over the P columns above all) over many runs.
 """
 from __future__ import annotations
 
@@ -64,23 +67,25 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", type=int, nargs="+", default=[2, 4, 8, 16])
     parser.add_argument("--inputs", type=int, default=2, help="N1")
-    parser.add_argument("--runs", type=int, default=512)
+    parser.add_argument("--runs", type=int, nargs="+", default=[512], help="runs stepped together (one row each)")
     parser.add_argument("--intervals", type=int, default=60)
     parser.add_argument("--activation", default="relu")
     args = parser.parse_args(argv)
     X, y = make_task(n_inputs=args.inputs)
-    print(f"# {args.activation} + He, {args.runs} runs, {args.intervals} intervals of 20 steps, one core, "
+    print(f"# {args.activation} + He, N1 = {args.inputs}, {args.intervals} intervals of 20 steps, one core, "
           f"NumPy {np.__version__}")
-    print("| N2 | P | us per run-step | tangent product | share | s per run at paper length | runs per hour on 2 cores |")
-    print("|---|---|---|---|---|---|---|")
+    print("| N2 | P | runs | us per run-step | tangent product | share | s per run at paper length | "
+          "runs per hour on 2 cores |")
+    print("|---|---|---|---|---|---|---|---|")
     for N2 in args.widths:
         shape = (args.inputs, N2, 1)
         P = Shape.of(shape).P
-        total = end_to_end(shape, args.runs, args.activation, args.intervals, X, y)
-        product = tangent_product(P, args.runs, 20 * min(args.intervals, 20))
-        run_s = total * 1e-6 * PAPER_STEPS
-        print(f"| {N2} | {P} | {total:.3f} | {product:.3f} | {product / total:.0%} | {run_s:.2f} | "
-              f"{2 * 3600 / run_s:.0f} |", flush=True)
+        for runs in args.runs:
+            total = end_to_end(shape, runs, args.activation, args.intervals, X, y)
+            product = tangent_product(P, runs, 20 * min(args.intervals, 20))
+            run_s = total * 1e-6 * PAPER_STEPS
+            print(f"| {N2} | {P} | {runs} | {total:.3f} | {product:.3f} | {product / total:.0%} | {run_s:.2f} | "
+                  f"{2 * 3600 / run_s:.0f} |", flush=True)
     return 0
 
 

@@ -50,3 +50,24 @@ def test_benchmark_reports_rates_and_ends_with_the_tracking_line(report):
 @pytest.mark.timing
 def test_fast_kernel_beats_the_straightforward_step(report):
     assert side_by_side_ratio(report[1]) > 1.0
+
+
+def test_width_benchmark_has_a_row_per_width_and_job_size():
+    """benchmarks/width.py: one table row per (N2, runs stepped together), with P and a
+    positive cost that the runs-per-hour column inverts."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            mp.setenv(var, "1")
+        spec = importlib.util.spec_from_file_location("width_benchmark", ROOT / "benchmarks" / "width.py")
+        width = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(width)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert width.main(["--widths", "2", "3", "--runs", "2", "5", "--intervals", "20"]) == 0
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in out.getvalue().splitlines()
+            if re.match(r"\| \d", ln)]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("2", "9", "2"), ("2", "9", "5"), ("3", "13", "2"), ("3", "13", "5")]
+    for r in rows:
+        run_s = float(r[6])
+        # run_s is printed to 0.01 s: the runs per hour lie within what that rounding allows
+        assert run_s > 0 and 7200 / (run_s + 0.005) - 0.5 <= float(r[7]) <= 7200 / max(run_s - 0.005, 1e-9) + 0.5
