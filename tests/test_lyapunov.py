@@ -18,20 +18,17 @@ from scipy.special import digamma
 
 from weightdyn.lyapunov import (
     LyapunovLoop,
-    LyapunovResult,
     TangentStepper,
     backward_iteration,
     clv_cosines,
-    ginelli_clvs,
-    lyapunov_spectrum,
     pair_labels,
-    past_only_clvs,
     qr_positive,
     random_upper_start,
     run_checkpoints,
     solve_upper,
     start_distance,
 )
+from weightdyn.lyapunov.history import LyapunovResult, ginelli_clvs, lyapunov_spectrum, past_only_clvs
 
 # ----------------------------------------------------------------------------------
 # Systems. Every f and jac takes a stack x (..., D) and returns (..., D) / (..., D, D).
