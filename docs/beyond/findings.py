@@ -20,7 +20,7 @@ from weightdyn.analysis.verdicts import CHANCE
 from weightdyn.analysis.config import PredictConfig
 from weightdyn.analysis.paper import HIGH_LOSS_LEADING as LEADING
 from weightdyn.analysis.events import usable
-from weightdyn.analysis.stats import Share
+from weightdyn.analysis.stats import MIN_DENSITY_VALUES, Share
 from weightdyn.analysis.variants import FTLE_GROUPS, best_early, headline_shares, outcome_shares, restart_picks
 from weightdyn.engine import columns as col
 from weightdyn.pipeline.config import load_config
@@ -59,9 +59,14 @@ def judge(runs: pd.DataFrame, best: pd.DataFrame, restart: pd.DataFrame, p: Pred
     if "relu" in acts:
         modes = out.loc[out["activation"] == "relu", "modes"].iloc[0]
         n_modes = len(modes.split(", ")) if modes else 0
-        rows.append(_row(1, "relu", "survives" if n_modes >= 2 else "differs",
-                         f"{n_modes} distinct mode(s) of log10 c_f, at c_f = {modes or '-'}"))
         he = col.setting_rows(runs, "relu", "he")
+        n_usable = int(usable(he).sum())
+        if n_usable < MIN_DENSITY_VALUES:  # amended after the results (README.md): no density, no modes
+            rows.append(_row(1, "relu", "not testable", f"{n_usable} usable runs make no density (the rule as first "
+                                                         f"written read them as {n_modes} mode(s))"))
+        else:
+            rows.append(_row(1, "relu", "survives" if n_modes >= 2 else "differs",
+                             f"{n_modes} distinct mode(s) of log10 c_f, at c_f = {modes or '-'}"))
         high = he[usable(he) & (he[col.FINAL_LOSS].to_numpy(dtype=np.float64) > p.high_loss)]
         positive = int(np.all(high[[col.le(q) for q in range(1, LEADING + 1)]].to_numpy() > 0, axis=1).sum())
         verdict = "not testable" if not len(high) else "survives" if positive == len(high) else "differs"

@@ -39,6 +39,7 @@ class Share:
 
 
 MODE_DEPTH = 0.5  # a local maximum is a distinct mode if its prominence is this share of its height
+MIN_DENSITY_VALUES = 3  # fewer values make no density: `density_modes` returns them as they are
 
 
 def density_modes(values: np.ndarray, bandwidth: float, depth: float = MODE_DEPTH) -> tuple[np.ndarray, np.ndarray]:
@@ -47,10 +48,10 @@ def density_modes(values: np.ndarray, bandwidth: float, depth: float = MODE_DEPT
     distinct mode if its prominence is at least `depth` x its height: the density falls
     at least that far on both sides before it rises to anything higher, as around a
     cluster, however small, and not along the ripples of values strewn over a range.
-    Fewer than 3 values or all equal: the distinct values, of equal height."""
+    Fewer than MIN_DENSITY_VALUES values or all equal: the distinct values, of equal height."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
-    if len(v) < 3 or np.ptp(v) == 0:
+    if len(v) < MIN_DENSITY_VALUES or np.ptp(v) == 0:
         at = np.unique(v)
         return at, np.ones(len(at))
     pad = 3.0 * bandwidth
