@@ -154,6 +154,10 @@ def test_outcome_shares_split_every_run_once():
     assert set(out["init"]) == {"he"}  # the predicted runs only
     assert out.loc[["low", "intermediate", "high", "diverged"], "k"].tolist() == [2, 1, 1, 1]
     assert out.loc["dead", "k"] == 1 and (out["n"] == 5).all()
+    # clusters: the modes of a density of log10 c_f, none from fewer than 3 runs
+    assert out["modes"].iloc[0] == "1.01, 50.2"  # 4 usable runs: a density, not the values themselves
+    two = runs_table([37.0, 40.4])
+    assert (outcome_shares(two, PredictConfig.from_config(load_config()).resolve(two))["modes"] == "").all()
 
 
 def test_best_early_picks_on_the_training_half():
@@ -196,3 +200,31 @@ def test_restart_picks_follow_the_training_half():
     both = restart_picks(pd.concat([restart, wide], ignore_index=True)).set_index(["init", "pick"])
     assert both.loc[("he", "best"), "saving"] == 0.5 and both.loc[("wide", "best"), "saving"] == 0.1
     assert len(both) == 6
+
+
+def test_reports_keep_the_restart_picks_of_each_setting_apart():
+    """With two predicted inits, the comparison's table and figure and the per-variant
+    restart section each give every (activation, init) its own picks."""
+    from weightdyn.analysis.restart import RESTART_COLUMNS
+    from weightdyn.report.restart_markdown import restart_lines
+    from weightdyn.report.variants import fig_study, study_lines
+
+    rows = [dict(policy="reach_low", activation="relu", init=init, t=t, t_label=f"{t:g}", predictor=pred, saving=s,
+                 saving_ci_low=s - 0.1, saving_ci_high=s + 0.1, saving_train=st, n_test=100, bad_test=70, stopped=10,
+                 stopped_bad=8, stopped_good=2, missed_bad=62, compute_without=1.5, compute_with=1.2, status="ok")
+            for init, shift in (("he", 0.0), ("wide", 0.3))
+            for t, pred, s, st in ((0.015, "svm_local", 0.5 - shift, 0.6), (0.015, "oracle", 0.68, np.nan))]
+    restart = pd.DataFrame(rows).reindex(columns=RESTART_COLUMNS)
+    p = PredictConfig.from_config(load_config()).resolve(runs_table([1.0, 2.0, 50.0]))
+    section = "\n".join(restart_lines(restart, p))
+    assert "- relu + he: picked" in section and "saves 50.0%" in section
+    assert "- relu + wide: picked" in section and "saves 20.0%" in section
+    best = pd.DataFrame(dict(event="low", activation="relu", init="he", predictor=["loss"], group=["loss"], t=[0.015],
+                             auc=[0.9], ci_low=[0.8], ci_high=[0.95], auc_cv=[0.9], positives=[40], status="ok"))
+    study = {"outcomes": outcome_shares(runs_table([1.0, 2.0, 50.0]), p).assign(variant="v"),
+             "early": best_early(best, p).assign(variant="v"),
+             "restart": restart_picks(restart).assign(variant="v")}
+    table = "\n".join(study_lines(study, ["v"]))
+    assert "| reach_low, ReLU + He, best | 2.00x" in table and "| reach_low, ReLU + wide" in table
+    labels = fig_study(study, ["v"]).axes[4].get_legend_handles_labels()[1]
+    assert len(labels) == len(set(labels)) == 4 and any("He" in x for x in labels)

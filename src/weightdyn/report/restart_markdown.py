@@ -39,8 +39,8 @@ def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
                 for r in ok.itertuples()]
         lines += md_table(["setting", "t", "predictor", "stopped", "not good, kept", "compute without",
                            "compute with", "saving [95% CI]"], rows) + [""]
-        for activation in dict.fromkeys(ok["activation"]):
-            lines += _picked(sub, policy, activation)
+        for activation, init in dict.fromkeys(zip(ok["activation"], ok["init"])):
+            lines += _picked(sub, policy, activation, init)
         lines.append("")
     return lines
 
@@ -62,22 +62,22 @@ def times_text(saving: float) -> str:
     return "n/a" if np.isnan(x) else ("0x" if x == 0.0 else f"{x:.2f}x")
 
 
-def _picked(sub: pd.DataFrame, policy: str, activation: str) -> list[str]:
+def _picked(sub: pd.DataFrame, policy: str, activation: str, init: str) -> list[str]:
     """The predictor and checkpoint with the largest out-of-fold saving on the training
     half, its test-half saving and how many times less compute a good network takes
     (the saving's interval mapped through 1 / (1 - saving)), beside the oracle at that
     checkpoint and C(t) at its own checkpoint, picked by the same rule."""
-    best = best_saving(sub, policy, activation)
+    best = best_saving(sub, policy, activation, init=init)
     if best is None:
         return []
     b, o = best
-    text = (f"- {activation}: picked on the training half, {predictor_label(b['predictor'])} at t = {b['t']:g} saves "
+    text = (f"- {activation} + {init}: picked on the training half, {predictor_label(b['predictor'])} at t = {b['t']:g} saves "
             f"{saving_text(b['saving'])} [{saving_text(b['saving_ci_low'])}, {saving_text(b['saving_ci_high'])}] on the test half "
             f"({int(b['n_test'] - b['bad_test'])} good of {int(b['n_test'])}): a good network for "
             f"{times_text(b['saving'])} [{times_text(b['saving_ci_low'])}, {times_text(b['saving_ci_high'])}] less compute")
     if o is not None:
         text += f"; the oracle at that checkpoint {times_text(o['saving'])}"
-    loss = best_saving(sub, policy, activation, predictor=LOSS)
+    loss = best_saving(sub, policy, activation, predictor=LOSS, init=init)
     if loss is not None:
         c = loss[0]
         text += (f"; C(t), picked the same way, at t = {c['t']:g}: {saving_text(c['saving'])} [{saving_text(c['saving_ci_low'])}, "

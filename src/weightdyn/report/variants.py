@@ -333,7 +333,7 @@ def study_lines(study: dict[str, pd.DataFrame], names: list[str]) -> list[str]:
 
 
 def fig_study(study: dict[str, pd.DataFrame], variants: list[str]) -> Figure:
-    """Per variant and activation (He): the shares of low, high and dead runs; the test AUC
+    """Per variant and predicted setting: the shares of low, high and dead runs; the test AUC
     of the best early predictor of each event; how many times less compute a low-loss
     network takes under reach_low (best pick, C(t), oracle). 95% intervals."""
     fig = Figure(figsize=(19, 4.8 + 0.1 * len(variants)), layout="constrained")
@@ -348,25 +348,28 @@ def fig_study(study: dict[str, pd.DataFrame], variants: list[str]) -> Figure:
     out = study["outcomes"]
     for ax, quantity in zip(axes[:3], ("low", "high", "dead")):
         sub = out[out["quantity"] == quantity]
-        for k, (act, rows) in enumerate(sub.groupby("activation", sort=False)):
-            points(ax, rows, "share", "low", "high", k, 2, ACTIVATION_COLOURS.get(act, "tab:gray"),
-                   f"{activation_name(act)} + He")
+        settings = sub.groupby(["activation", "init"], sort=False)
+        for k, ((act, init), rows) in enumerate(settings):
+            points(ax, rows, "share", "low", "high", k, settings.ngroups, ACTIVATION_COLOURS.get(act, "tab:gray"),
+                   f"{activation_name(act)} + {init_name(init)}")
         ax.set_title(f"{quantity} final loss" if quantity != "dead" else "dead network", fontsize=9)
         ax.set_ylabel("share of runs")
     early = study["early"]
     early = early[(early["pick"] == "best") & (early["status"] == "ok")]
-    for k, ((event, act), rows) in enumerate(early.groupby(["event", "activation"], sort=False)):
-        points(axes[3], rows, "auc", "ci_low", "ci_high", k, 4, ACTIVATION_COLOURS.get(act, "tab:gray"),
-               f"{event}, {activation_name(act)}", "o" if event == "low" else "^")
+    series = early.groupby(["event", "activation", "init"], sort=False)
+    for k, ((event, act, init), rows) in enumerate(series):
+        points(axes[3], rows, "auc", "ci_low", "ci_high", k, series.ngroups, ACTIVATION_COLOURS.get(act, "tab:gray"),
+               f"{event}, {activation_name(act)} + {init_name(init)}", "o" if event == "low" else "^")
     axes[3].axhline(0.5, color="k", lw=0.8, ls=":")
     axes[3].set_title("best early predictor (test AUC)", fontsize=9)
     rs = study["restart"]
     rs = rs[rs["policy"] == "reach_low"].copy()
     for name in ("saving", "saving_ci_low", "saving_ci_high"):
         rs[name] = [times(v) for v in rs[name].to_numpy(dtype=np.float64)]
-    for k, ((act, pick), rows) in enumerate(rs.groupby(["activation", "pick"], sort=False)):
-        points(axes[4], rows, "saving", "saving_ci_low", "saving_ci_high", k, 6,
-               ACTIVATION_COLOURS.get(act, "tab:gray"), f"{activation_name(act)}, {pick}",
+    series = rs.groupby(["activation", "init", "pick"], sort=False)
+    for k, ((act, init, pick), rows) in enumerate(series):
+        points(axes[4], rows, "saving", "saving_ci_low", "saving_ci_high", k, series.ngroups,
+               ACTIVATION_COLOURS.get(act, "tab:gray"), f"{activation_name(act)} + {init_name(init)}, {pick}",
                {"best": "o", "loss": "s", ORACLE: "*"}.get(pick, "o"))
     axes[4].axhline(1.0, color="k", lw=0.8, ls=":")
     axes[4].set_title("reach_low: times less compute per good network", fontsize=9)
@@ -375,5 +378,5 @@ def fig_study(study: dict[str, pd.DataFrame], variants: list[str]) -> Figure:
         ax.set_xlim(-0.5, len(variants) - 0.5)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)
-    fig.suptitle("Variants: outcomes, early prediction and restart (He runs), 95% intervals")
+    fig.suptitle("Variants: outcomes, early prediction and restart of the predicted settings, 95% intervals")
     return fig
