@@ -50,17 +50,19 @@ def test_write_parquet_round_trip_with_metadata(tmp_path):
     assert list(path.parent.iterdir()) == [path]
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the peak memory as Linux reports it (ru_maxrss in kB)")
 def test_a_wide_table_is_read_in_bounded_memory(tmp_path):
     """A runs table of a wide network has tens of thousands of columns (P = 97: 89,464).
     Read in a rule (Arrow's pool pinned to one thread), 2 rows x 20,000 columns must stay
-    well under a gigabyte; Arrow's threaded reader took 1.9 GB for them."""
+    well under a gigabyte: 0.36 GB here, where Arrow's threaded reader took 1.9 GB."""
     path = tmp_path / "wide.parquet"
     columns = [f"cos_{k}" for k in range(20_000)]
     io.write_parquet(pd.DataFrame(np.ones((2, len(columns))), columns=columns), path, {})
     code = ("import resource, sys; from weightdyn.pipeline import io; df = io.read_parquet(sys.argv[1]); "
             "print(df.shape[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], env={**os.environ, "OMP_NUM_THREADS": "1"},
-                         capture_output=True, text=True, check=True).stdout.split()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, check=True,
+                         timeout=120).stdout.split()
     assert int(out[0]) == len(columns) and int(out[1]) < 800_000  # kB
 
 

@@ -158,11 +158,11 @@ def read_metadata(path) -> dict:
 
 
 def read_parquet(path) -> pd.DataFrame:
-    """A Parquet file as a DataFrame, read and converted on the calling thread: with Arrow's
-    thread pool, a wide table grows memory by the column (a runs table of 2 runs and 89,464
-    columns, P = 97, took more than 14 GB in a rule pinned to one thread; 1.3 GB without).
-    """
-    return pq.read_table(path, use_threads=False).to_pandas(use_threads=False)
+    """A Parquet file as a DataFrame, read on the calling thread: through Arrow's thread pool
+    pinned to one thread (OMP_NUM_THREADS=1, as in every rule), a wide table grows memory by
+    the column (a runs table of 2 runs and 89,464 columns, P = 97, took more than 14 GB;
+    read on the calling thread, 1.3 GB)."""
+    return pq.read_table(path, use_threads=False).to_pandas()
 
 
 # ----------------------------------------------------------------------------------
