@@ -163,6 +163,8 @@ def test_fig08_of_a_wide_network_draws_the_leading_pairs():
     assert titles == {f"({i},{j})" for i, j in col.pairs(n)}
     assert len(fig.get_axes()) == (n - 1) ** 2
     assert f"the pairs among the leading {n} of {n + 3} CLVs" in fig.subfigs[0]._suptitle.get_text()
+    determined = fg.fig08_cos_vs_loss(runs, "he", FCFG, DETERMINED)
+    assert {ax.get_title() for ax in visible(determined)} == titles and len(determined.get_axes()) == (n - 1) ** 2
     small = synthetic_runs(n=30, settings=(("relu", "he"),), P=3)
     small_fig = fg.fig08_cos_vs_loss(small, "he", FCFG, col.PAPER_READING)
     assert len(small_fig.get_axes()) == 4 and "leading" not in small_fig.subfigs[0]._suptitle.get_text()
@@ -222,6 +224,10 @@ def test_figure_config_reads_every_option_and_no_other():
         fg.FigureConfig.from_config(cfg)
     with pytest.raises(ValueError, match="unknown options"):
         fg.FigureConfig.from_config(load_config({"figures": {"cos_tangnet": 0.8}}))
+    one = load_config()
+    one["figures"]["cos_max_vectors"] = 1
+    with pytest.raises(ValueError, match="cos_max_vectors: 1 draws no pair"):
+        fg.FigureConfig.from_config(one)
 
 
 def test_settings_follow_the_activation_registry():

@@ -50,6 +50,8 @@ class FigureConfig:
             raise ValueError(f"figures: unknown options {unknown}")
         if missing:
             raise KeyError(f"figures: missing options {missing}")
+        if int(f["cos_max_vectors"]) < 2:
+            raise ValueError(f"figures.cos_max_vectors: {f['cos_max_vectors']} draws no pair (at least 2)")
         return cls(dpi=int(f["dpi"]), angles=AngleSetup.from_config(cfg), cos_max_vectors=int(f["cos_max_vectors"]))
 
 
