@@ -11,7 +11,8 @@ The public entry points:
   diabetes data, a file) and initial states from their seeds.
 - `EngineConfig`, `integrate`, `simulate_runs`: the ensemble integrator (Lyapunov
   exponents, FTLEs, CLV angles, losses) for many runs at once.
-- `lyapunov`: Benettin, Ginelli and past-only CLVs for any map with a tangent.
+- `lyapunov`: Benettin, Ginelli and past-only CLVs for any map with a tangent (the loop
+  over a stepper; `lyapunov.history.lyapunov_spectrum` and the CLVs over a whole run).
 """
 from importlib import import_module
 

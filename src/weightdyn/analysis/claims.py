@@ -42,13 +42,14 @@ The rules, each a reading of the paper's sentence fixed before the results it ju
   start-independent, partly if only some of those that are not undetermined are
   tangent, not testable if all are undetermined.
 - FTLEs predict low losses from t = 0.03: the lower end of the best FTLE's interval is
-  above CHANCE at each checkpoint from then on (differ if an upper end is at or below
-  it, inconclusive otherwise).
+  above `verdicts.CHANCE` at each checkpoint from then on (differ if an upper end is at or
+  below it, inconclusive otherwise).
 - Table I cells: the paper's AUC lies in our interval of the same row; not testable where
   it lies above the largest AUC our naive Bayes can reach with its quantile bins at our
   event share (`binning.quantile_auc_ceiling`).
-- the three most stable FTLEs at t = 0.015: each lower interval end above HIGH_ACCURACY
-  (differ if an upper end is at or below it, inconclusive otherwise).
+- the three most stable FTLEs at t = 0.015: each lower interval end above
+  `prediction_claims.HIGH_ACCURACY` (differ if an upper end is at or below it,
+  inconclusive otherwise).
 - the mean |cos| is the most effective angle predictor: it is among the best within the
   intervals, i.e. the paired interval of AUC(best pair) - AUC(mean |cos|) reaches 0, at
   each checkpoint (partly: at some).
