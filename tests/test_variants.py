@@ -210,6 +210,30 @@ def test_the_open_points_preset_plans_its_study(tmp_path):
     assert len(roots) == 18 + len(full) and len(jobs["simulate"]) == 6 + 14 * 4 + 3 * 2 + 6 * len(full)
 
 
+def test_the_beyond_preset_plans_its_study(tmp_path):
+    """workflow/presets/beyond.yaml (docs/beyond): 8 variants, 500 runs per setting in
+    blocks of 500 where N2 <= 4 (diabetes in blocks of 250), one block per setting at
+    N2 = 8."""
+    preset = ROOT / "workflow" / "presets" / "beyond.yaml"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(preset), "--cores", "2", "--nocolor", "--dry-run", "variants"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned(proc.stdout + proc.stderr)
+    cfg = pc.load_config(preset)
+    names = ["paper_n2", "paper_n3", "paper_n4", "friedman1_n2", "diabetes_n2", "paper_n8", "friedman1_n8", "diabetes_n8"]
+    assert list(cfg["variants"]) == names and len(jobs["paper_comparison"]) == len(names)
+    shards = {}
+    for out in jobs["simulate"]:
+        root = out.split("/shards/")[0].rsplit("/", 1)[-1]
+        shards[root] = shards.get(root, 0) + 1
+    # paper_n2 has the numeric config of config.yaml itself, and shares its shards (results/shards)
+    assert shards == {"results": 2, **{n: 2 for n in names[1:4]}, "diabetes_n2": 4, "paper_n8": 2, "friedman1_n8": 1,
+                      "diabetes_n8": 1}
+    assert any("seeds_000250-000499" in o for o in jobs["simulate"] if "/diabetes_n2/" in o)
+
+
 def test_the_variants_target_needs_variants(tmp_path):
     proc = snakemake(tmp_path, smoke_config(), "variants", "--dry-run", check=False)
     assert proc.returncode != 0
