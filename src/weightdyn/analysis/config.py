@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from ..engine import columns as col
 from .binning import MAX_BINS
 from .binning import STRATEGIES as BIN_STRATEGIES
-from .events import HIGH_KINDS, LOW_KINDS, thresholds
+from .events import check_kinds, thresholds
 
 # predictor name prefix of each FTLE form (see analysis.predictors)
 FTLE_FORMS = {form: f"ftle_{form}" for form in col.FTLE_FORMS}
@@ -72,10 +72,7 @@ class PredictConfig:
     def __post_init__(self):
         object.__setattr__(self, "high_activations", tuple(self.high_activations))
         object.__setattr__(self, "inits", tuple(self.inits))
-        if self.low_kind not in LOW_KINDS:
-            raise ValueError(f"events.low_kind must be one of {LOW_KINDS}, got {self.low_kind!r}")
-        if self.high_kind not in HIGH_KINDS:
-            raise ValueError(f"events.high_kind must be one of {HIGH_KINDS}, got {self.high_kind!r}")
+        check_kinds(self.low_kind, self.high_kind)
         for kind, name in ((self.low_kind, "low"), (self.high_kind, "high")):
             if kind == "absolute":  # the level is the threshold
                 object.__setattr__(self, f"{name}_level", getattr(self, f"{name}_loss"))

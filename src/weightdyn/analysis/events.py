@@ -62,6 +62,14 @@ def balanced_quantile(samples: list[np.ndarray], q: float) -> float:
     return float(values[order][min(np.searchsorted(cdf, q - 1e-12), len(values) - 1)])
 
 
+def check_kinds(low_kind: str, high_kind: str) -> None:
+    """ValueError naming the field if an event kind is not one of LOW_KINDS, HIGH_KINDS."""
+    if low_kind not in LOW_KINDS:
+        raise ValueError(f"events.low_kind must be one of {LOW_KINDS}, got {low_kind!r}")
+    if high_kind not in HIGH_KINDS:
+        raise ValueError(f"events.high_kind must be one of {HIGH_KINDS}, got {high_kind!r}")
+
+
 def thresholds(runs: pd.DataFrame, inits, low_kind: str, low_level: float, high_kind: str,
                high_level: float) -> tuple[float, float]:
     """The absolute (low, high) thresholds of the events on c_f.
@@ -73,10 +81,7 @@ def thresholds(runs: pd.DataFrame, inits, low_kind: str, low_level: float, high_
     high: `high_level` itself (absolute), or `high_level` times the constant predictor's
     cost (constant).
     """
-    if low_kind not in LOW_KINDS:
-        raise ValueError(f"events.low_kind must be one of {LOW_KINDS}, got {low_kind!r}")
-    if high_kind not in HIGH_KINDS:
-        raise ValueError(f"events.high_kind must be one of {HIGH_KINDS}, got {high_kind!r}")
+    check_kinds(low_kind, high_kind)
     low, high = float(low_level), float(high_level)
     if low_kind == "quantile":
         pool = usable_runs(runs[runs[INIT].isin(list(inits))])
