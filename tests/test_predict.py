@@ -522,6 +522,10 @@ def test_share_statistics():
     at, _ = stats.density_modes(np.r_[rng.normal(0, 0.1, 300), rng.normal(2, 0.1, 300), rng.normal(4, 0.1, 30)], 0.1)
     np.testing.assert_allclose(at, [0, 2, 4], atol=0.1)  # the small cluster is a mode too
     assert len(stats.density_modes(rng.normal(0, 1, 500), 0.5)[0]) == 1
+    # too few values make no density; equal values are one mode
+    assert [len(x) for x in stats.density_modes(np.array([1.568, 1.606]), 0.1)] == [0, 0]
+    assert len(stats.density_modes(np.array([1.0, 2.0, np.nan, np.inf]), 0.1)[0]) == 0
+    assert stats.density_modes(np.full(5, 0.7), 0.1)[0].tolist() == [0.7]
 
 
 def test_predictor_names_parse_back():

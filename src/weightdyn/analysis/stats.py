@@ -39,7 +39,7 @@ class Share:
 
 
 MODE_DEPTH = 0.5  # a local maximum is a distinct mode if its prominence is this share of its height
-MIN_DENSITY_VALUES = 3  # fewer values make no density: `density_modes` returns them as they are
+MIN_DENSITY_VALUES = 3  # fewer values make no density, and `density_modes` finds no mode in them
 
 
 def density_modes(values: np.ndarray, bandwidth: float, depth: float = MODE_DEPTH) -> tuple[np.ndarray, np.ndarray]:
@@ -48,12 +48,14 @@ def density_modes(values: np.ndarray, bandwidth: float, depth: float = MODE_DEPT
     distinct mode if its prominence is at least `depth` x its height: the density falls
     at least that far on both sides before it rises to anything higher, as around a
     cluster, however small, and not along the ripples of values strewn over a range.
-    Fewer than MIN_DENSITY_VALUES values or all equal: the distinct values, of equal height."""
+    Fewer than MIN_DENSITY_VALUES finite values: no mode (two runs show neither clusters
+    nor their absence); all equal: that value, height 1."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
-    if len(v) < MIN_DENSITY_VALUES or np.ptp(v) == 0:
-        at = np.unique(v)
-        return at, np.ones(len(at))
+    if len(v) < MIN_DENSITY_VALUES:
+        return np.zeros(0), np.zeros(0)
+    if np.ptp(v) == 0:
+        return v[:1], np.ones(1)
     pad = 3.0 * bandwidth
     grid = np.linspace(v.min() - pad, v.max() + pad, 4096)
     dens = stats.gaussian_kde(v, bw_method=bandwidth / np.std(v, ddof=1))(grid)

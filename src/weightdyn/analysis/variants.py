@@ -21,7 +21,7 @@ from .events import dead, event_labels, usable, usable_runs
 from .predictors import LOSS
 from .restart import ORACLE, POLICIES, best_saving
 from .selection import TIE
-from .stats import MIN_DENSITY_VALUES, Share, density_modes
+from .stats import Share, density_modes
 from .table1 import best_row, group_form
 
 HEADLINES = ("low_loss", "high_loss", "le1_positive", "three_positive")
@@ -167,7 +167,7 @@ def outcome_shares(runs: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
     high threshold lies below that cost), each with its Wilson interval; and the distinct
     modes of the density of log10 c_f of its usable runs (`stats.density_modes`, kernel
     MODE_BANDWIDTH decades), the final-loss clusters, as text ('' with fewer than
-    `stats.MIN_DENSITY_VALUES` runs, which make no density). Columns: activation, init,
+    `stats.MIN_DENSITY_VALUES` runs). Columns: activation, init,
     quantity, k, n, share, low, high, modes."""
     rows = []
     for (act, init), sub in runs[runs[col.INIT].isin(list(p.inits))].groupby([col.ACTIVATION, col.INIT], sort=False):
@@ -177,7 +177,7 @@ def outcome_shares(runs: pd.DataFrame, p: PredictConfig) -> pd.DataFrame:
             low, high = ok & (final < p.low_loss), ok & (final > p.high_loss)
         hits = dict(low=low, intermediate=ok & ~low & ~high, high=high, diverged=~ok, dead=dead(sub))
         c = final[ok & (final > 0)]
-        at = density_modes(np.log10(c), MODE_BANDWIDTH)[0] if len(c) >= MIN_DENSITY_VALUES else []
+        at, _ = density_modes(np.log10(c), MODE_BANDWIDTH)
         modes = ", ".join(f"{10.0 ** a:.3g}" for a in at)
         for quantity in OUTCOMES:
             rows.append(_share_row(Share(int(hits[quantity].sum()), len(sub)), activation=act, init=init,
