@@ -27,7 +27,7 @@ from weightdyn.pipeline.config import load_config
 from weightdyn.pipeline.io import read_metadata, read_parquet
 from weightdyn.pipeline.variants import root_configs, shard_roots, variant_name
 from weightdyn.report.labels import md_table, share_text
-from weightdyn.report.restart_markdown import times_text
+from weightdyn.report.restart_markdown import times_interval
 
 HERE = Path(__file__).resolve().parent
 PRESET = HERE.parents[1] / "workflow" / "presets" / "beyond.yaml"
@@ -124,9 +124,7 @@ def judge(runs: pd.DataFrame, best: pd.DataFrame, restart: pd.DataFrame, p: Pred
         else:
             r = r.iloc[0]
             rows.append(_row(7, act, "survives" if r["saving_ci_low"] > 0 else "does not survive",
-                             f"{times_text(r['saving'])} [{times_text(r['saving_ci_low'])}, "
-                             f"{times_text(r['saving_ci_high'])}] less compute per good network "
-                             f"({r['predictor']} at t = {r['t']:g})"))
+                             f"{times_interval(r)} less compute per good network ({r['predictor']} at t = {r['t']:g})"))
     return rows
 
 

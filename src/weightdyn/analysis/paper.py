@@ -13,7 +13,6 @@ SHAPE = (2, 2, 1)             # N1, N2, N3
 EVENT_KIND = "absolute"       # c_f < 4 and c_f > 100 (events.low_kind, events.high_kind)
 
 
-
 def task_not_applicable(cfg: dict) -> str:
     """Why none of the paper's claims applies to the pipeline config `cfg` ('' if they
     do): they are about its task and its 2-2-1 network."""

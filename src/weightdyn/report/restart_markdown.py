@@ -35,7 +35,7 @@ def restart_lines(restart: pd.DataFrame, p: PredictConfig) -> list[str]:
         rows = [[f"{r.activation} + {r.init}", f"{r.t:g}", predictor_label(r.predictor) if r.predictor != ORACLE
                  else ORACLE, f"{int(r.stopped)} ({int(r.stopped_bad)} not good, {int(r.stopped_good)} good)",
                  f"{int(r.missed_bad)}", f"{r.compute_without:.3f}", f"{r.compute_with:.3f}",
-                 f"{saving_text(r.saving)} [{saving_text(r.saving_ci_low)}, {saving_text(r.saving_ci_high)}]"]
+                 saving_interval(r._asdict())]
                 for r in ok.itertuples()]
         lines += md_table(["setting", "t", "predictor", "stopped", "not good, kept", "compute without",
                            "compute with", "saving [95% CI]"], rows) + [""]
@@ -62,6 +62,17 @@ def times_text(saving: float) -> str:
     return "n/a" if np.isnan(x) else ("0x" if x == 0.0 else f"{x:.2f}x")
 
 
+def saving_interval(r) -> str:
+    """A restart row's test-half saving with its 95% interval, in percent."""
+    return f"{saving_text(r['saving'])} [{saving_text(r['saving_ci_low'])}, {saving_text(r['saving_ci_high'])}]"
+
+
+def times_interval(r) -> str:
+    """A restart row's saving as how many times less compute a good network takes, with
+    the interval mapped through `times`."""
+    return f"{times_text(r['saving'])} [{times_text(r['saving_ci_low'])}, {times_text(r['saving_ci_high'])}]"
+
+
 def _picked(sub: pd.DataFrame, policy: str, activation: str, init: str) -> list[str]:
     """The predictor and checkpoint with the largest out-of-fold saving on the training
     half, its test-half saving and how many times less compute a good network takes
@@ -72,15 +83,13 @@ def _picked(sub: pd.DataFrame, policy: str, activation: str, init: str) -> list[
         return []
     b, o = best
     text = (f"- {activation} + {init}: picked on the training half, {predictor_label(b['predictor'])} at t = {b['t']:g} saves "
-            f"{saving_text(b['saving'])} [{saving_text(b['saving_ci_low'])}, {saving_text(b['saving_ci_high'])}] on the test half "
-            f"({int(b['n_test'] - b['bad_test'])} good of {int(b['n_test'])}): a good network for "
-            f"{times_text(b['saving'])} [{times_text(b['saving_ci_low'])}, {times_text(b['saving_ci_high'])}] less compute")
+            f"{saving_interval(b)} on the test half ({int(b['n_test'] - b['bad_test'])} good of {int(b['n_test'])}): "
+            f"a good network for {times_interval(b)} less compute")
     if o is not None:
         text += f"; the oracle at that checkpoint {times_text(o['saving'])}"
     loss = best_saving(sub, policy, activation, predictor=LOSS, init=init)
     if loss is not None:
         c = loss[0]
-        text += (f"; C(t), picked the same way, at t = {c['t']:g}: {saving_text(c['saving'])} [{saving_text(c['saving_ci_low'])}, "
-                 f"{saving_text(c['saving_ci_high'])}], {times_text(c['saving'])} [{times_text(c['saving_ci_low'])}, "
-                 f"{times_text(c['saving_ci_high'])}], with no tangent dynamics to monitor")
+        text += (f"; C(t), picked the same way, at t = {c['t']:g}: {saving_interval(c)}, {times_interval(c)}, with no "
+                 "tangent dynamics to monitor")
     return [text + "."]

@@ -19,7 +19,7 @@ from ..analysis.restart import ORACLE
 from ..analysis.variants import HEADLINES, closeness, net_agreement
 from ..analysis.stats import Share
 from .labels import activation_name, init_name, md_table, predictor_label, share_text
-from .restart_markdown import times, times_text
+from .restart_markdown import times, times_interval
 
 HEADLINE_NAMES = {"low_loss": "{low}", "high_loss": "{high}", "le1_positive": "lambda_1 > 0",
                   "three_positive": "lambda_1, lambda_2, lambda_3 > 0"}
@@ -288,8 +288,7 @@ def _early_text(r) -> str:
 
 def _restart_text(r) -> str:
     what = "" if r["pick"] == ORACLE else f" ({predictor_label(r['predictor'])}, t = {r['t']:g})"
-    return (f"{times_text(r['saving'])} [{times_text(r['saving_ci_low'])}, {times_text(r['saving_ci_high'])}]"
-            f"{what}")
+    return times_interval(r) + what
 
 
 def study_lines(study: dict[str, pd.DataFrame], names: list[str]) -> list[str]:
